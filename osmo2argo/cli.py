@@ -172,5 +172,152 @@ def validate(
     run_guarded(debug, body)
 
 
+def _load_target(path: str | None) -> Any:
+    """The target profile of --target (a file), or the built-in one."""
+    from .target import default_target, load_target
+
+    if path is None:
+        return default_target()
+    text, name = _read_input(path)
+    return load_target(text, name)
+
+
+@main.command("compile")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    default="-",
+    show_default=True,
+    metavar="OUT",
+    help="Write the manifest to OUT ('-': standard output). The file is replaced atomically.",
+)
+@click.option("--target", "target_path", type=click.Path(dir_okay=False), help="Target profile (YAML).")
+@click.option(
+    "--kind",
+    type=click.Choice(["workflow", "workflowtemplate"]),
+    default="workflow",
+    show_default=True,
+    help="Emit a Workflow or a WorkflowTemplate.",
+)
+@click.option("--check", is_flag=True, help="Do not write: exit 1 with a diff when OUT is not up to date.")
+@template_options
+@report_options
+def compile_command(
+    file: str,
+    output: str,
+    target_path: str | None,
+    kind: str,
+    check: bool,
+    set_: tuple[str, ...],
+    set_string: tuple[str, ...],
+    set_env: tuple[str, ...],
+    fmt: str,
+    strict: bool,
+    debug: bool,
+) -> None:
+    """Compile an OSMO spec into an Argo manifest."""
+
+    def body() -> int:
+        from .compiler import compile_spec
+        from .emit import write_atomically
+        from .errors import CompileError
+        from .template import Variables
+
+        sources: dict[str, str] = {}
+        try:
+            text, name = _read_input(file)
+            sources[name] = text
+            target = _load_target(target_path)
+            compiled = compile_spec(
+                text,
+                name,
+                target=target,
+                variables=Variables(set_, set_string, set_env),
+                kind=kind,
+                strict=strict,
+                spec_path=file,
+            )
+        except CompileError as exc:
+            emit_diagnostics(exc.diagnostics, sources, fmt, to_stdout=output != "-")
+            return EXIT_INVALID
+        emit_diagnostics(compiled.warnings, sources, fmt, to_stdout=output != "-")
+        if check:
+            return _check_output(output, compiled.text)
+        if output == "-":
+            sys.stdout.write(compiled.text)
+            sys.stdout.flush()
+        else:
+            write_atomically(output, compiled.text)
+        return EXIT_OK
+
+    run_guarded(debug, body)
+
+
+def _check_output(path: str, expected: str) -> int:
+    import difflib
+
+    if path == "-":
+        raise click.UsageError("--check needs -o FILE: the manifest to compare with")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            current = handle.read()
+    except FileNotFoundError:
+        current = ""
+    if current == expected:
+        click.echo(f"{path}: up to date", err=True)
+        return EXIT_OK
+    diff = difflib.unified_diff(
+        current.splitlines(keepends=True),
+        expected.splitlines(keepends=True),
+        fromfile=f"{path} (checked in)",
+        tofile=f"{path} (compiled now)",
+    )
+    sys.stdout.writelines(diff)
+    click.echo(f"{path}: stale; compile again and commit the result", err=True)
+    return EXIT_INVALID
+
+
+@main.command("target")
+@click.option("--default", "show_default", is_flag=True, help="Print the built-in target profile.")
+@click.option("--check", "check_path", type=click.Path(dir_okay=False), help="Validate a target profile file.")
+@click.option("--debug", is_flag=True, help="Show a traceback for internal errors.")
+def target_command(show_default: bool, check_path: str | None, debug: bool) -> None:
+    """Print the built-in target profile, or validate one."""
+
+    def body() -> int:
+        from .errors import CompileError
+        from .target import DEFAULT_TARGET_YAML
+
+        if check_path:
+            sources: dict[str, str] = {}
+            try:
+                text, name = _read_input(check_path)
+                sources[name] = text
+                _load_target(check_path)
+            except CompileError as exc:
+                emit_diagnostics(exc.diagnostics, sources, "text", to_stdout=False)
+                return EXIT_INVALID
+            click.echo(f"{check_path}: valid target profile", err=True)
+            return EXIT_OK
+        if not show_default:
+            raise click.UsageError("give --default or --check FILE")
+        sys.stdout.write(DEFAULT_TARGET_YAML)
+        return EXIT_OK
+
+    run_guarded(debug, body)
+
+
+@main.command("schema")
+@click.option("--target", "which", flag_value="target", help="The target profile's schema instead.")
+@click.option("--spec", "which", flag_value="osmo-workflow", default=True, help="The OSMO spec's schema (default).")
+def schema_command(which: str) -> None:
+    """Print a JSON Schema (for editors: yaml-language-server, VS Code)."""
+    from .schema import schema_text
+
+    sys.stdout.write(schema_text(which))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from typing import Any
@@ -29,9 +30,25 @@ class _Dumper(_BaseDumper):  # type: ignore[misc,valid-type]
     """Our own representers; the global SafeDumper is never touched."""
 
 
+# Plain scalars that some YAML parser reads as something other than a string. PyYAML quotes what
+# its own resolver would misread; Go's YAML 1.1 parsers (which Argo and kubectl use) also read
+# y/n as booleans, and YAML 1.2 parsers read 1e3 and 0o17 as numbers.
+_AMBIGUOUS = re.compile(
+    r"""^(?:[yYnN]|yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|true|True|TRUE|false|False|FALSE
+    |~|null|Null|NULL
+    |[-+]?(?:0b[01_]+|0o?[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*(?::[0-5]?[0-9])*)
+    |[-+]?(?:[0-9][0-9_]*)?\.?[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)
+    |\d{4}-\d\d?-\d\d?.*)$""",
+    re.VERBOSE,
+)
+
+
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     if "\n" in value:
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    if value and _AMBIGUOUS.match(value):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="'")
     return dumper.represent_scalar("tag:yaml.org,2002:str", value)
 
 

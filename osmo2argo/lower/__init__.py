@@ -1,0 +1,114 @@
+"""IR + target profile → an Argo manifest (plain data), with the diagnostics of the lowering.
+
+The lowering never reads YAML and never imports hera: it builds the Argo objects of `model`
+directly, in a canonical order, so that the same spec, target and flags give the same manifest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from .. import ir
+from ..errors import CompileError, Diagnostic
+from ..target import Target
+from . import exits, gang, groups, limits, model, names
+from .context import Context
+
+KINDS = {"workflow": "Workflow", "workflowtemplate": "WorkflowTemplate"}
+ENTRYPOINT = "main"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Lowered:
+    """A lowered workflow: the manifest and the lowering's warnings."""
+
+    manifest: dict[str, Any]
+    warnings: list[Diagnostic]
+
+
+def lower(workflow: ir.Workflow, target: Target, kind: str = "workflow") -> Lowered:
+    """The Argo manifest of a valid workflow; CompileError (E4xx) when the target cannot run it."""
+    ctx = Context(workflow, target, KINDS[kind])
+    if target.max_tasks is not None and len(workflow.tasks()) > target.max_tasks:
+        ctx.error(
+            "E440",
+            f"Workflow cannot have more than {target.max_tasks} tasks.",
+            workflow.span,
+            hint=f"the spec has {len(workflow.tasks())} tasks; the target's limits.maxTasks is {target.max_tasks}",
+        )
+    _workflow_warnings(ctx)
+    downstream = groups.downstream_groups(workflow)
+    entry: list[model.DAGTask] = []
+    templates: list[model.Template] = []
+    uses_verdict = False
+    for group in workflow.groups:
+        if len(group.tasks) == 1:
+            lowered = groups.lower_single(ctx, group, bool(downstream[group.name]))
+        else:
+            lowered = gang.lower_group(ctx, group, bool(downstream[group.name]))
+        task = lowered.dag_task
+        upstream = [ctx.dag_task_name(workflow_group(workflow, name)) for name in group.upstream]
+        if upstream:
+            task["depends"] = " && ".join(upstream)
+        entry.append(task)
+        templates.extend(lowered.templates)
+        uses_verdict = uses_verdict or lowered.uses_verdict
+    templates.extend(gang.shared_templates(ctx))
+    if uses_verdict:
+        templates.append(exits.verdict_template(ctx))
+    main: model.Template = {"name": ENTRYPOINT, "dag": {"tasks": entry}}
+    manifest = _manifest(ctx, [main, *templates])
+    manifest = limits.fit(ctx, manifest)
+    if any(d.is_error for d in ctx.diagnostics):
+        raise CompileError(ctx.diagnostics)
+    return Lowered(dict(manifest), ctx.diagnostics)
+
+
+def workflow_group(workflow: ir.Workflow, name: str) -> ir.Group:
+    return next(g for g in workflow.groups if g.name == name)
+
+
+def _workflow_warnings(ctx: Context) -> None:
+    timeout = ctx.workflow.timeout
+    queue = timeout.queue_timeout or ctx.target.default_queue_timeout
+    if queue and not ctx.target.at_least("4.1"):
+        ctx.warn(
+            "W420",
+            f"queue_timeout is not enforced: Argo {ctx.target.argo_version} has no pending timeout "
+            "(Template.pendingTimeout arrived in Argo 4.1)",
+            timeout.span,
+            hint='set argoVersion: "4.1" in the target profile if the cluster runs Argo 4.1',
+        )
+
+
+def _manifest(ctx: Context, templates: list[model.Template]) -> model.Workflow:
+    workflow = ctx.workflow
+    target = ctx.target
+    labels = {ctx.label("workflow"): names.label_value(workflow.name)}
+    user_labels = {f"{target.pod_label_prefix}{key}": value for key, value in workflow.labels}
+    labels.update(user_labels)
+    metadata: model.ObjectMeta = {}
+    if ctx.kind == "Workflow":
+        metadata["generateName"] = names.generate_name(workflow.name)
+    else:
+        metadata["name"] = names.workflow_template_name(workflow.name)
+    if target.namespace:
+        metadata["namespace"] = target.namespace
+    metadata["labels"] = dict(sorted(labels.items()))
+    annotations = {ctx.label("workflow-name"): workflow.name}
+    metadata["annotations"] = annotations
+    spec: model.WorkflowSpec = {"entrypoint": ENTRYPOINT}
+    if target.service_account:
+        spec["serviceAccountName"] = target.service_account
+    if user_labels:
+        spec["podMetadata"] = {"labels": dict(sorted(user_labels.items()))}
+    repository = target.storage.get("artifactRepositoryRef")
+    if repository:
+        spec["artifactRepositoryRef"] = dict(repository)
+    if target.pod_gc:
+        spec["podGC"] = dict(target.pod_gc)
+    if target.ttl_strategy:
+        spec["ttlStrategy"] = dict(target.ttl_strategy)
+    spec["templates"] = templates
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": ctx.kind, "metadata": metadata, "spec": spec}

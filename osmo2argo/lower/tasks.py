@@ -1,0 +1,295 @@
+"""One OSMO task → one Argo container template.
+
+The template carries everything OSMO puts on the task's pod: the image and the user's command
+and arguments unchanged (OSMO runs `command[0]` with `command[1:] + args`, no shell), the
+environment and credentials, files, inputs and outputs, resources, placement, host access,
+deadlines and retries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .. import ir
+from . import data, exits, model, names, placement
+from .context import Context
+from .text import BRACE_PARAMETERS, ArgoText, ArgoVar
+
+
+class TaskScope:
+    """Resolves OSMO tokens for one task: paths, the workflow id and peer host names."""
+
+    def __init__(self, ctx: Context, task: ir.Task, hosts: dict[str, Sequence[str]] | None = None) -> None:
+        self.ctx = ctx
+        self.task = task
+        self.hosts = hosts or {}
+
+    def __call__(self, token: ir.Token) -> Sequence[str]:
+        if token.kind is ir.TokenKind.OUTPUT:
+            return [data.OUTPUT_PATH]
+        if token.kind is ir.TokenKind.INPUT:
+            return [data.input_path(token.index)]
+        if token.kind is ir.TokenKind.WORKFLOW_ID:
+            return [ArgoVar("{{workflow.name}}")]
+        host = self.hosts.get(token.task)
+        if host is None:  # pragma: no cover - the frontend only keeps host tokens of the same group
+            raise KeyError(token.task)
+        return host
+
+
+def task_template(
+    ctx: Context,
+    group: ir.Group,
+    task: ir.Task,
+    name: str,
+    *,
+    upload_intermediate: bool,
+    hosts: dict[str, Sequence[str]] | None = None,
+    pod_patch: dict[str, Any] | None = None,
+    metadata: model.ObjectMeta | None = None,
+) -> model.Template:
+    text = ArgoText()
+    scope = TaskScope(ctx, task, hosts)
+    platform = placement.platform_of(ctx, task)
+    placement.check_permissions(ctx, task, platform)
+
+    template: model.Template = {"name": name}
+    template["metadata"] = _metadata(ctx, group, task, platform, metadata)
+    volumes: list[dict[str, Any]] = [{"name": "osmo-output", "emptyDir": {}}]
+    mounts: list[model.VolumeMount] = [{"name": "osmo-output", "mountPath": data.OUTPUT_PATH}]
+
+    inputs, init_containers = _inputs(ctx, task, scope, text)
+    file_artifacts = _files(ctx, task, scope, text)
+    outputs = _outputs(ctx, group, task, scope, text, upload_intermediate)
+    _credential_volumes(ctx, task, volumes, mounts)
+    for index, mount in enumerate(task.host_mounts):
+        volumes.append({"name": f"host-mount-{index}", "hostPath": {"path": mount.source}})
+        mounts.append({"name": f"host-mount-{index}", "mountPath": mount.destination})
+
+    container: model.Container = {"image": text.render(task.image, scope)}
+    if task.command:
+        container["command"] = [text.render(c, scope) for c in task.command]
+    if task.args:
+        container["args"] = [text.render(a, scope) for a in task.args]
+    env = _environment(ctx, task, scope, text)
+    if env:
+        container["env"] = env
+    container["resources"] = placement.resources(ctx, task)
+    if task.privileged:
+        container["securityContext"] = {"privileged": True}
+    container["volumeMounts"] = mounts
+
+    parameters: list[model.Parameter] = []
+    if text.needs_brace_parameters:
+        parameters = [{"name": key, "value": value} for key, value in BRACE_PARAMETERS]
+    template_inputs: model.Inputs = {}
+    if parameters:
+        template_inputs["parameters"] = parameters
+    if inputs or file_artifacts:
+        template_inputs["artifacts"] = inputs + file_artifacts
+    if template_inputs:
+        template["inputs"] = template_inputs
+    if outputs:
+        template["outputs"] = {"artifacts": outputs}
+    _deadlines(ctx, task, template)
+    retry = exits.retry_strategy(ctx, task)
+    if retry is not None:
+        template["retryStrategy"] = retry
+    placement.placement(ctx, task, platform, template)
+    patch: dict[str, Any] = dict(pod_patch or {})
+    placement.pod_spec_patch(ctx, task, platform, patch)
+    if patch:
+        template["podSpecPatch"] = placement.render_patch(patch)
+    template["volumes"] = volumes
+    if init_containers:
+        template["initContainers"] = init_containers
+    template["container"] = container
+    return template
+
+
+def _metadata(
+    ctx: Context, group: ir.Group, task: ir.Task, platform: Any, extra: model.ObjectMeta | None
+) -> model.ObjectMeta:
+    labels = {ctx.label("task"): names.label_value(task.name)}
+    if not group.implicit:
+        labels[ctx.label("group")] = names.label_value(group.name)
+        if task.lead:
+            labels[ctx.label("lead")] = "true"
+    if platform is not None:
+        labels.update(platform.labels)
+    annotations: dict[str, str] = {}
+    if labels[ctx.label("task")] != task.name:
+        annotations[ctx.label("task-name")] = task.name
+    if extra:
+        labels.update(extra.get("labels", {}))
+        annotations.update(extra.get("annotations", {}))
+    meta: model.ObjectMeta = {"labels": dict(sorted(labels.items()))}
+    if annotations:
+        meta["annotations"] = dict(sorted(annotations.items()))
+    return meta
+
+
+def _environment(ctx: Context, task: ir.Task, scope: TaskScope, text: ArgoText) -> list[model.EnvVar]:
+    env: list[model.EnvVar] = []
+    no_gpu = not placement.uses_gpu(ctx, task)
+    for variable in task.environment:
+        if no_gpu and variable.name == "NVIDIA_VISIBLE_DEVICES":
+            ctx.warn(
+                "W411",
+                f"task {task.name!r} sets NVIDIA_VISIBLE_DEVICES but requests no GPU; OSMO overrides it "
+                "with an empty value, and so does osmo2argo",
+                variable.span,
+            )
+            continue
+        env.append({"name": variable.name, "value": text.render(variable.value, scope)})
+    for secret in task.secret_env:
+        credential = ctx.target.secret_for(secret.credential)
+        env.append({"name": secret.name, "valueFrom": {"secretKeyRef": {"name": credential.secret, "key": secret.key}}})
+    if no_gpu:
+        # OSMO hides the node's GPUs from containers that requested none.
+        env.append({"name": "NVIDIA_VISIBLE_DEVICES", "value": ""})
+    return env
+
+
+def _credential_volumes(
+    ctx: Context, task: ir.Task, volumes: list[dict[str, Any]], mounts: list[model.VolumeMount]
+) -> None:
+    for index, directory in enumerate(task.secret_dirs):
+        credential = ctx.target.secret_for(directory.credential)
+        volume = f"credential-{index}"
+        volumes.append({"name": volume, "secret": {"secretName": credential.secret}})
+        if credential.keys is not None:
+            # OSMO writes each key as a file into the directory, leaving the rest of it alone.
+            for key in credential.keys:
+                mounts.append(
+                    {
+                        "name": volume,
+                        "mountPath": f"{directory.path.rstrip('/')}/{key}",
+                        "subPath": key,
+                        "readOnly": True,
+                    }
+                )
+            continue
+        ctx.warn(
+            "W412",
+            f"credential {directory.credential!r} is mounted over {directory.path}: the directory "
+            "holds only the credential's files (OSMO adds them next to what the image has there)",
+            directory.span,
+            hint=f"list the Secret's keys under credentials.{directory.credential}.keys in the "
+            "target profile to mount them file by file",
+        )
+        mounts.append({"name": volume, "mountPath": directory.path, "readOnly": True})
+
+
+def _files(ctx: Context, task: ir.Task, scope: TaskScope, text: ArgoText) -> list[model.Artifact]:
+    artifacts: list[model.Artifact] = []
+    for index, file in enumerate(task.files):
+        path = text.render(file.path, scope)
+        if isinstance(file.contents, bytes):
+            try:
+                contents = file.contents.decode("utf-8")
+            except UnicodeDecodeError:
+                ctx.error(
+                    "E430",
+                    f"file {path} holds binary data (base64 that is not UTF-8 text), which Argo cannot place",
+                    file.span,
+                    hint="ship binary files in the image or as an input from storage",
+                )
+                continue
+            data_text = text.literal(contents)
+        else:
+            data_text = text.render(file.contents, scope)
+        if path.startswith(data.OUTPUT_PATH + "/"):
+            ctx.warn(
+                "W413",
+                f"file {path} is placed in {{{{output}}}} but, unlike under OSMO, is not uploaded with "
+                "the task's outputs (Argo mounts it over the output directory)",
+                file.span,
+                hint="write it into {{output}} from the command instead",
+            )
+        artifacts.append({"name": f"file-{index}", "path": path, "raw": {"data": data_text}})
+    return artifacts
+
+
+def _inputs(
+    ctx: Context, task: ir.Task, scope: TaskScope, text: ArgoText
+) -> tuple[list[model.Artifact], list[model.Container]]:
+    artifacts: list[model.Artifact] = []
+    filters: list[tuple[str, str]] = []
+    for item in task.inputs:
+        name = f"input-{item.index}"
+        path = data.input_path(item.index)
+        if isinstance(item, ir.TaskInput):
+            key = ctx.intermediate_key(item.task, item.workflow_id or "{{workflow.name}}")
+            artifact = data.intermediate(ctx, key).artifact(name, path)
+            artifact["optional"] = True  # an empty {{output}} uploads nothing, as under OSMO
+        elif isinstance(item, ir.UrlInput):
+            url = text.render(item.url, scope)
+            location = data.url_location(ctx, url, item.span)
+            if location is None:
+                continue
+            artifact = location.artifact(name, path)
+        else:
+            version = item.dataset.tag or "latest"
+            location = data.dataset_location(ctx, item.dataset, version, item.span)
+            if location is None:
+                continue
+            artifact = location.artifact(name, path)
+        artifacts.append(artifact)
+        if item.regex:
+            filters.append((path, item.regex))
+    init = [filters_init_container(ctx, filters)] if filters else []
+    return artifacts, init
+
+
+def filters_init_container(ctx: Context, filters: list[tuple[str, str]]) -> model.Container:
+    """Delete downloaded input files whose relative path does not re.match the input's regex."""
+    from .filters import keep_matching_command
+
+    return {
+        "name": "osmo-input-filter",
+        "image": ctx.target.helper_image,
+        "command": keep_matching_command(filters),
+        "mirrorVolumeMounts": True,
+    }
+
+
+def _outputs(
+    ctx: Context, group: ir.Group, task: ir.Task, scope: TaskScope, text: ArgoText, upload_intermediate: bool
+) -> list[model.Artifact]:
+    artifacts: list[model.Artifact] = []
+    if upload_intermediate:
+        key = ctx.intermediate_key(task.name)
+        artifact = data.unarchived(data.intermediate(ctx, key).artifact("output", data.OUTPUT_PATH))
+        artifact["optional"] = True
+        artifacts.append(artifact)
+    for index, output in enumerate(task.outputs):
+        if output.regex:
+            continue  # written by the group's filtering step (lower/filters.py)
+        if isinstance(output, ir.UrlOutput):
+            location = data.url_location(ctx, text.render(output.url, scope), output.span)
+        else:
+            location = data.dataset_location(ctx, output.dataset, "{{workflow.name}}", output.span)
+            if location is not None and isinstance(output, ir.DatasetOutput):
+                latest = data.dataset_location(ctx, output.dataset, "latest", output.span)
+                if latest is not None:
+                    extra = data.unarchived(latest.artifact(f"output-{index}-latest", data.OUTPUT_PATH))
+                    extra["optional"] = True
+                    artifacts.append(extra)
+        if location is None:
+            continue
+        artifact = data.unarchived(location.artifact(f"output-{index}", data.OUTPUT_PATH))
+        artifact["optional"] = True
+        artifacts.append(artifact)
+    return artifacts
+
+
+def _deadlines(ctx: Context, task: ir.Task, template: model.Template) -> None:
+    timeout = ctx.workflow.timeout
+    exec_timeout = timeout.exec_timeout or ctx.target.default_exec_timeout
+    if exec_timeout:
+        template["activeDeadlineSeconds"] = max(1, int(exec_timeout))
+    queue_timeout = timeout.queue_timeout or ctx.target.default_queue_timeout
+    if queue_timeout and ctx.target.at_least("4.1"):
+        template["pendingTimeout"] = f"{max(1, int(queue_timeout))}s"
