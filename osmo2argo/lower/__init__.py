@@ -42,6 +42,7 @@ def lower(workflow: ir.Workflow, target: Target, kind: str = "workflow") -> Lowe
     entry: list[model.DAGTask] = []
     templates: list[model.Template] = []
     uses_verdict = False
+    setup = names.free_name(gang.SETUP_TASK, {ctx.dag_task_name(group) for group in workflow.groups})
     for group in workflow.groups:
         if len(group.tasks) == 1:
             lowered = groups.lower_single(ctx, group, bool(downstream[group.name]))
@@ -49,11 +50,15 @@ def lower(workflow: ir.Workflow, target: Target, kind: str = "workflow") -> Lowe
             lowered = gang.lower_group(ctx, group, bool(downstream[group.name]))
         task = lowered.dag_task
         upstream = [ctx.dag_task_name(workflow_group(workflow, name)) for name in group.upstream]
+        if len(group.tasks) > 1:  # its Service and gang object must exist before its pods
+            upstream.insert(0, setup)
         if upstream:
             task["depends"] = " && ".join(upstream)
         entry.append(task)
         templates.extend(lowered.templates)
         uses_verdict = uses_verdict or lowered.uses_verdict
+    if ctx.gangs:
+        entry.insert(0, {"name": setup, "template": gang.SETUP_TEMPLATE})
     templates.extend(gang.shared_templates(ctx))
     if uses_verdict:
         templates.append(exits.verdict_template(ctx))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from .. import ir
 from ..errors import Diagnostic, Severity, Span
 from ..target import Target
 from . import names
-from .text import ArgoText
 
 
 @dataclasses.dataclass
@@ -19,7 +19,9 @@ class Context:
     target: Target
     kind: str = "Workflow"
     diagnostics: list[Diagnostic] = dataclasses.field(default_factory=list)
-    text: ArgoText = dataclasses.field(default_factory=ArgoText)
+    # Multi-task groups: (group, gang object name, scheduler backend), for the setup step.
+    gangs: list[tuple[ir.Group, str, Any]] = dataclasses.field(default_factory=list)
+    needs_stop_template: bool = False
 
     def error(self, code: str, message: str, span: Span | None, hint: str | None = None, path: str = "$") -> None:
         self.diagnostics.append(Diagnostic(code, message, span, path, hint))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 
 from .. import ir
-from . import data, exits, filters, model, tasks
+from . import data, exits, filters, model, names, tasks
 from .context import Context
 
 
@@ -96,7 +96,7 @@ def _output_filter(ctx: Context, task: ir.Task, index: int, output: ir.Output) -
     if text.needs_brace_parameters:
         inputs["parameters"] = [{"name": key, "value": value} for key, value in BRACE_PARAMETERS]
     return {
-        "name": f"{ctx.task_template(task)}-filter-{index}",
+        "name": f"osmo-filter-{names.normal(task.name)}-{index}",
         "inputs": inputs,
         "outputs": {"artifacts": [target]},
         "container": {

@@ -126,6 +126,12 @@ class RetryStrategy(TypedDict, total=False):
     backoff: dict[str, Any]
 
 
+class LifecycleHook(TypedDict, total=False):
+    template: str
+    arguments: Arguments
+    expression: str
+
+
 class DAGTask(TypedDict, total=False):
     name: str
     template: str
@@ -133,7 +139,7 @@ class DAGTask(TypedDict, total=False):
     dependencies: list[str]
     arguments: Arguments
     continueOn: dict[str, bool]
-    when: str
+    hooks: dict[str, LifecycleHook]
 
 
 class DAGTemplate(TypedDict, total=False):

@@ -53,6 +53,16 @@ def label_value(value: str) -> str:
     return shorten(cleaned, LABEL_VALUE_MAX, salt=value).strip("-_.")
 
 
+def free_name(base: str, taken: set[str]) -> str:
+    """`base`, or `base-2`, `base-3`, ... : the first that no OSMO-derived name in `taken` uses."""
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base}-{number}" in taken:
+        number += 1
+    return f"{base}-{number}"
+
+
 def generate_name(workflow_name: str) -> str:
     """`metadata.generateName` for an OSMO workflow name: DNS-safe, ending in '-'."""
     return shorten(normal(workflow_name), GENERATE_NAME_MAX, salt=workflow_name).rstrip("-") + "-"
