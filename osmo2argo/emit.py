@@ -76,7 +76,14 @@ def to_yaml(documents: Sequence[dict[str, Any]], source: str | None = None) -> s
 
 
 def write_atomically(path: str, text: str) -> None:
-    """Write `text` to `path` so that readers see the old file or the whole new one, never a part."""
+    """Write `text` to `path` so that readers see the old file or the whole new one, never a part.
+
+    Special files (/dev/null, a pipe, a terminal) are written in place: they cannot be replaced.
+    """
+    if os.path.exists(path) and not os.path.isfile(path):
+        with open(path, "w", encoding="utf-8", newline="\n") as out:
+            out.write(text)
+        return
     directory = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(prefix=".osmo2argo-", suffix=".tmp", dir=directory)
     try:

@@ -17,14 +17,15 @@ import json
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
-
+from . import fastcheck
 from .errors import Diagnostic
 from .source import Document, NodeInfo, json_path
+
+if TYPE_CHECKING:  # jsonschema is imported only to explain an invalid document
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 _PACKAGE_SCHEMA_DIR = "schema"
 
@@ -47,12 +48,21 @@ def load_schema(name: str) -> dict[str, Any]:
 
 @functools.cache
 def validator(name: str) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     schema = load_schema(name)
     return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
+@functools.cache
+def quick_check(name: str) -> fastcheck.Check:
+    return fastcheck.compile_schema(load_schema(name))
+
+
 def check(document: Document, name: str = "osmo-workflow", code_prefix: str = "E2") -> list[Diagnostic]:
     """Every schema problem of `document`, as diagnostics (codes E201-E209 by default)."""
+    if quick_check(name)(document.data):
+        return []
     diagnostics: list[Diagnostic] = []
     for error in _leaf_errors(validator(name).iter_errors(document.data), document.data):
         diagnostics.append(_diagnostic(error, document, code_prefix))
@@ -242,6 +252,3 @@ def _type_message(error: ValidationError, info: NodeInfo | None, where: str) -> 
         repr(value) if not isinstance(value, (dict, list)) else ("a mapping" if isinstance(value, dict) else "a list")
     )
     return f"{where} is {shown}, expected {expected}", None
-
-
-__all__ = ["check", "jsonschema", "load_schema", "schema_text", "validator"]

@@ -1,19 +1,409 @@
-"""Argo's hard limits: 200 templates, 200 tasks per DAG, 1 MiB of workflow JSON."""
+"""Argo's hard limits: 200 templates, 200 tasks per DAG, 1 MiB of workflow JSON.
+
+Three passes over the lowered manifest, each exact:
+1. **Sharing.** Task templates that differ only in text leaves (labels, keys, arguments, file
+   contents) become one template with input parameters; each DAG task passes its own values.
+   A leaf that differs only by the task's name becomes `...{{inputs.parameters.task}}...`, so a
+   homogeneous fan-out passes one short parameter per task. Leaves holding user `{{` (deferred
+   brace expressions) are never parameters: they stay in the template, unchanged.
+2. **Nesting.** An entry DAG of more than 200 tasks is cut into nested DAG templates of at most
+   200 tasks. A part waits only for parts made entirely of its members' ancestors, so no task
+   waits for anything it did not wait for before (chains, fan-outs, fan-ins and repeated diamonds
+   nest exactly). Where no exact cut exists, parts wait for whole parts and a warning counts the
+   waits added.
+3. **Checking.** Templates, DAG sizes and the JSON size are counted; what still does not fit is an
+   error naming the limit and the figure, before any cluster sees the manifest.
+"""
 
 from __future__ import annotations
 
+import copy
 import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
 
-from . import model
+from . import model, names
 from .context import Context
+from .text import DEFERRED_BRACE, DEFERRED_SINGLE_BRACE
+
+SHARE_AT = 3  # identical tasks needed before they share one template
+_MARK = "\x00osmo-param\x00"
+
+# Template paths whose string values Argo substitutes and the CRD does not constrain.
+_PARAMETRIZABLE = re.compile(
+    r"^(metadata\.(labels|annotations)\..+"
+    r"|container\.(image|command\.\d+|args\.\d+|env\.\d+\.value)"
+    r"|(inputs|outputs)\.artifacts\.\d+\.(s3\.(key|bucket)|gcs\.(key|bucket)|azure\.(blob|container)|raw\.data)"
+    r"|podSpecPatch"
+    r"|(initContainers|sidecars)\.\d+\.command\.\d+)$"
+)
 
 
 def fit(ctx: Context, manifest: model.Workflow) -> model.Workflow:
+    share_templates(ctx, manifest)
+    nest_entry_dag(ctx, manifest)
+    check(ctx, manifest)
+    return manifest
+
+
+# -- 1. sharing -----------------------------------------------------------------------------------
+
+
+def share_templates(ctx: Context, manifest: model.Workflow) -> None:
+    templates = manifest["spec"]["templates"]
+    callers = _callers(templates)
+    candidates = [t for t in templates if "container" in t and t["name"].startswith("task-") and t["name"] in callers]
+    classes: dict[str, list[model.Template]] = {}
+    for template in candidates:
+        classes.setdefault(_skeleton_key(template), []).append(template)
+    replaced: dict[str, model.Template] = {}
+    shared: list[model.Template] = []
+    for members in classes.values():
+        if len(members) < SHARE_AT:
+            continue
+        built = _share(ctx, members, callers)
+        if built is None:
+            continue
+        shared.append(built)
+        for member in members:
+            replaced[member["name"]] = built
+    if not shared:
+        return
+    # The shared template takes the place of its first member; the other members disappear.
+    out: list[model.Template] = []
+    emitted: set[str] = set()
+    for template in templates:
+        share = replaced.get(template["name"])
+        if share is None:
+            out.append(template)
+        elif share["name"] not in emitted:
+            out.append(share)
+            emitted.add(share["name"])
+    manifest["spec"]["templates"] = out
+
+
+def _callers(templates: list[model.Template]) -> dict[str, model.DAGTask]:
+    """Template name → the DAG task that calls it (task templates have exactly one caller)."""
+    callers: dict[str, model.DAGTask] = {}
+    counts: dict[str, int] = {}
+    for template in templates:
+        for task in template.get("dag", {}).get("tasks", []):
+            callers[task["template"]] = task
+            counts[task["template"]] = counts.get(task["template"], 0) + 1
+    return {name: task for name, task in callers.items() if counts[name] == 1 and "arguments" not in task}
+
+
+def _leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield from _leaves(child, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from _leaves(child, f"{path}.{index}")
+    else:
+        yield path, value
+
+
+def _parametrizable(path: str, value: Any) -> bool:
+    return (
+        isinstance(value, str)
+        and _PARAMETRIZABLE.match(path) is not None
+        and DEFERRED_BRACE not in value
+        and DEFERRED_SINGLE_BRACE not in value
+    )
+
+
+def _skeleton_key(template: model.Template) -> str:
+    body = {k: v for k, v in template.items() if k != "name"}
+    skeleton = _replace_leaves(body, lambda path, value: _MARK if _parametrizable(path, value) else value)
+    return json.dumps(skeleton, sort_keys=True)
+
+
+def _replace_leaves(value: Any, fn: Callable[[str, Any], Any], path: str = "") -> Any:
+    if isinstance(value, dict):
+        return {k: _replace_leaves(v, fn, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_leaves(v, fn, f"{path}.{i}") for i, v in enumerate(value)]
+    return fn(path, value)
+
+
+def _share(ctx: Context, members: list[model.Template], callers: dict[str, model.DAGTask]) -> model.Template | None:
+    tasks = [callers[m["name"]] for m in members]
+    task_names = [_osmo_name(m, ctx) for m in members]
+    leaves = [dict(_leaves({k: v for k, v in m.items() if k != "name"})) for m in members]
+    differing = [path for path in leaves[0] if len({json.dumps(leaf[path]) for leaf in leaves}) > 1]
+    substitutions: dict[str, str] = {}
+    parameters: list[str] = []
+    per_member: list[dict[str, str]] = [{} for _ in members]
+    uses_task = False
+    for path in differing:
+        values = [str(leaf[path]) for leaf in leaves]
+        by_name = {v.replace(n, _MARK) for v, n in zip(values, task_names, strict=True)}
+        if len(by_name) == 1 and all(n in v for v, n in zip(values, task_names, strict=True)):
+            substitutions[path] = by_name.pop().replace(_MARK, "{{inputs.parameters.task}}")
+            uses_task = True
+            continue
+        parameter = _parameter_name(path, parameters)
+        parameters.append(parameter)
+        prefix, suffix = _affixes(values)
+        substitutions[path] = f"{prefix}{{{{inputs.parameters.{parameter}}}}}{suffix}"
+        for member, value in zip(per_member, values, strict=True):
+            member[parameter] = value[len(prefix) : len(value) - len(suffix)]
+    if any("{{inputs.parameters." in str(leaf[p]) for leaf in leaves for p in differing):
+        return None  # a member already uses template parameters in a differing leaf: keep them apart
+    first = members[0]
+    body: dict[str, Any] = _replace_leaves(
+        {k: v for k, v in first.items() if k != "name"}, substitutions.get
+    )
+    declared: list[model.Parameter] = [{"name": "task"}] if uses_task else []
+    declared += [{"name": p} for p in parameters]
+    inputs = copy.deepcopy(body.get("inputs", {}))
+    inputs["parameters"] = declared + list(inputs.get("parameters", []))
+    body["inputs"] = inputs
+    template: dict[str, Any] = {"name": f"osmo-shared-{first['name'].removeprefix('task-')}"}
+    for key in _ORDER[1:]:
+        if key in body:
+            template[key] = body.pop(key)
+    template.update(body)
+    for task, member, name in zip(tasks, per_member, task_names, strict=True):
+        task["template"] = template["name"]
+        arguments: list[model.Parameter] = [{"name": "task", "value": name}] if uses_task else []
+        arguments += [{"name": p, "value": member[p]} for p in parameters]
+        task["arguments"] = {"parameters": arguments}
+    return template  # type: ignore[return-value]
+
+
+def _osmo_name(template: model.Template, ctx: Context) -> str:
+    labels = template.get("metadata", {}).get("labels", {})
+    annotations = template.get("metadata", {}).get("annotations", {})
+    return annotations.get(ctx.label("task-name")) or labels[ctx.label("task")]
+
+
+_SHORT = (
+    (re.compile(r"^container\.args\.(\d+)$"), "arg{}"),
+    (re.compile(r"^container\.command\.(\d+)$"), "cmd{}"),
+    (re.compile(r"^container\.env\.(\d+)\.value$"), "env{}"),
+    (re.compile(r"^inputs\.artifacts\.(\d+)\.raw\.data$"), "file{}"),
+    (re.compile(r"^inputs\.artifacts\.(\d+)\."), "in{}"),
+    (re.compile(r"^outputs\.artifacts\.(\d+)\."), "out{}"),
+    (re.compile(r"^container\.image$"), "image"),
+    (re.compile(r"^metadata\."), "meta"),
+    (re.compile(r"^podSpecPatch$"), "patch"),
+    (re.compile(r"^(initContainers|sidecars)\.(\d+)\."), "helper{}"),
+)
+
+
+def _parameter_name(path: str, taken: list[str]) -> str:
+    """A short parameter name for a template path (it is repeated once per task)."""
+    for pattern, form in _SHORT:
+        match = pattern.match(path)
+        if match:
+            base = form.format(match.groups()[-1] if match.groups() else "")
+            break
+    else:
+        base = "p"
+    return names.free_name(base, set(taken) | {"task", "osmo_f", "osmo_g"})
+
+
+def _affixes(values: list[str]) -> tuple[str, str]:
+    """The longest common prefix and suffix of `values` that cut no `{{...}}` tag and leave no `{`
+    before the parameter's tag (Argo would read `{` + `{{` as the start of another tag)."""
+    prefix = os.path.commonprefix(values)  # noqa: RUF071 - character-wise is what is wanted
+    suffix = os.path.commonprefix([v[::-1] for v in values])[::-1]  # noqa: RUF071
+    shortest = min(len(v) for v in values)
+    if len(prefix) + len(suffix) > shortest:
+        suffix = suffix[len(prefix) + len(suffix) - shortest :]
+    if prefix.rfind("{{") > prefix.rfind("}}"):  # the prefix ends inside a tag
+        prefix = prefix[: prefix.rfind("{{")]
+    prefix = prefix.rstrip("{")
+    close = suffix.find("}}")
+    if close != -1 and (suffix.find("{{") == -1 or close < suffix.find("{{")):  # starts inside a tag
+        suffix = suffix[close + 2 :]
+    return prefix, suffix
+
+
+_ORDER = ("name", "metadata", "inputs", "outputs")
+
+
+# -- 2. nesting -----------------------------------------------------------------------------------
+
+
+def nest_entry_dag(ctx: Context, manifest: model.Workflow) -> None:
+    templates = manifest["spec"]["templates"]
+    entry = next(t for t in templates if t["name"] == manifest["spec"]["entrypoint"])
+    tasks = entry["dag"]["tasks"]
+    limit = ctx.target.max_dag_tasks
+    if len(tasks) <= limit:
+        return
+    parts, added = _partition([t["name"] for t in tasks], {t["name"]: _deps(t) for t in tasks}, limit)
+    by_name = {t["name"]: t for t in tasks}
+    level = 0
+    current: list[list[str]] = parts
+    new_templates: list[model.Template] = []
+    # Each level turns parts into DAG templates; their calling tasks form the next level's nodes.
+    nodes = {name: by_name[name] for name in by_name}
+    node_deps = {name: _deps(by_name[name]) for name in by_name}
+    while True:
+        level += 1
+        part_of = {name: index for index, part in enumerate(current) for name in part}
+        callers: list[model.DAGTask] = []
+        for index, part in enumerate(current):
+            template_name = f"osmo-part-{level}-{index + 1}"
+            inner = []
+            for name in part:
+                task = copy.deepcopy(nodes[name])
+                internal = [d for d in node_deps[name] if part_of[d] == index]
+                _set_deps(task, internal)
+                inner.append(task)
+            new_templates.append({"name": template_name, "dag": {"tasks": inner}})
+            external = sorted({part_of[d] for name in part for d in node_deps[name] if part_of[d] != index})
+            call: model.DAGTask = {"name": f"part-{index + 1}", "template": template_name}
+            _set_deps(call, [f"part-{i + 1}" for i in external])
+            callers.append(call)
+        if len(callers) <= limit:
+            entry["dag"]["tasks"] = callers
+            break
+        nodes = {c["name"]: c for c in callers}
+        node_deps = {c["name"]: _deps(c) for c in callers}
+        current, more = _partition([c["name"] for c in callers], node_deps, limit)
+        added += more
+    templates[templates.index(entry) + 1 : templates.index(entry) + 1] = new_templates
+    if added:
+        ctx.warn(
+            "W470",
+            f"the workflow's {len(tasks)} groups exceed Argo's {limit} tasks per DAG and their "
+            f"dependencies admit no exact nesting: {added} waits between groups that do not depend on each "
+            "other were added",
+            ctx.workflow.span,
+            hint="chains, fan-outs, fan-ins and repeated diamonds nest exactly; other shapes may wait longer",
+        )
+
+
+def _deps(task: model.DAGTask) -> list[str]:
+    if "depends" in task:
+        return [part.strip() for part in task["depends"].split("&&")]
+    return list(task.get("dependencies", []))
+
+
+def _set_deps(task: model.DAGTask, deps: list[str]) -> None:
+    task.pop("depends", None)
+    if deps:
+        task["depends"] = " && ".join(deps)
+        # keep `depends` right after `template`, where the lowering puts it
+        rest = {k: task.pop(k) for k in list(task) if k not in ("name", "template", "depends")}  # type: ignore[misc]
+        task.update(rest)  # type: ignore[typeddict-item]
+
+
+def _partition(order: list[str], deps: dict[str, list[str]], limit: int) -> tuple[list[list[str]], int]:
+    """Cut a topologically ordered DAG into parts of at most `limit` nodes, exactly where possible.
+
+    A part is exact when the parts it waits for hold only ancestors of every member; a part that
+    others already wait for is closed. A node joins the part of its parents when all of its
+    parent's children can follow it there (so a fan-out's root stays small), else the open part
+    of the nodes with the same parent parts, else a new part. Returns the parts (in order) and
+    the number of nodes whose part waits for more than their ancestors.
+    """
+    index = {name: i for i, name in enumerate(order)}
+    ancestors: list[int] = [0] * len(order)
+    children: dict[str, int] = dict.fromkeys(order, 0)
+    placed: dict[str, int] = dict.fromkeys(order, 0)  # children already in their parent's part
+    for name in order:
+        bits = 0
+        for dep in deps[name]:
+            bits |= ancestors[index[dep]] | (1 << index[dep])
+            children[dep] += 1
+        ancestors[index[name]] = bits
+    parts: list[list[str]] = []
+    bits_of: list[int] = []  # members of each part
+    common: list[int] = []  # ancestors common to every member
+    keys: list[frozenset[int]] = []  # the parts each part waits for
+    part_of: dict[str, int] = {}
+    sibling_part: dict[frozenset[int], int] = {}
+    closed: set[int] = set()
+    added = 0
+
+    def exact(p: int | None, key: frozenset[int], node_ancestors: int) -> bool:
+        required = 0
+        for q in key:
+            required |= bits_of[q]
+        shared = node_ancestors if p is None else common[p] & node_ancestors
+        return required & ~shared == 0
+
+    for name in order:
+        i = index[name]
+        parents = deps[name]
+        candidates: list[int] = []
+        if parents:
+            home = part_of[parents[-1]]
+            room = limit - len(parts[home])
+            if room > 0 and all(children[d] - placed[d] <= room for d in parents if part_of[d] == home):
+                candidates.append(home)
+        own_key = frozenset(part_of[d] for d in parents)
+        sibling = sibling_part.get(own_key)
+        if sibling is not None:
+            candidates.append(sibling)
+        chosen = None
+        for p in candidates:
+            if p in closed or len(parts[p]) >= limit:
+                continue
+            key = keys[p] | frozenset(part_of[d] for d in parents if part_of[d] != p)
+            if exact(p, key, ancestors[i]):
+                chosen, keys[p] = p, key
+                break
+        if chosen is None:
+            chosen = len(parts)
+            parts.append([])
+            bits_of.append(0)
+            common.append(ancestors[i])
+            keys.append(own_key)
+            sibling_part[own_key] = chosen
+            if not exact(None, own_key, ancestors[i]):
+                added += 1
+        parts[chosen].append(name)
+        for d in parents:
+            if part_of[d] == chosen:
+                placed[d] += 1
+        bits_of[chosen] |= 1 << i
+        common[chosen] &= ancestors[i]
+        part_of[name] = chosen
+        closed.update(keys[chosen])
+    return parts, added
+
+
+# -- 3. checking ----------------------------------------------------------------------------------
+
+
+def check(ctx: Context, manifest: model.Workflow) -> None:
+    templates = manifest["spec"]["templates"]
+    target = ctx.target
+    if len(templates) > target.max_templates:
+        ctx.error(
+            "E451",
+            f"the manifest has {len(templates)} templates; Argo accepts at most {target.max_templates} "
+            "(its CRD's maxItems)",
+            ctx.workflow.span,
+            hint="tasks that differ in more than text (resources, platform, files' paths, volumes) each "
+            "need a template; make more tasks alike, or split the workflow",
+        )
+    for template in templates:
+        count = len(template.get("dag", {}).get("tasks", []))
+        if count > target.max_dag_tasks:
+            ctx.error(
+                "E452",
+                f"DAG template {template['name']} has {count} tasks; Argo accepts at most "
+                f"{target.max_dag_tasks} per DAG",
+                ctx.workflow.span,
+                hint="a group with this many tasks cannot be split without changing when its tasks start",
+            )
     size = len(json.dumps(manifest, separators=(",", ":")).encode("utf-8"))
-    if size > ctx.target.max_bytes:
+    if size > target.max_bytes:
         ctx.error(
             "E450",
-            f"the manifest is {size:,} bytes of JSON; Argo refuses workflows over {ctx.target.max_bytes:,} bytes",
+            f"the manifest is {size:,} bytes of JSON; Argo refuses workflows over "
+            f"{target.max_bytes:,} bytes (its controller's MAX_WORKFLOW_SIZE)",
             ctx.workflow.span,
+            hint="large file contents and many distinct tasks cost the most; move files into the image or "
+            "storage, or split the workflow",
         )
-    return manifest

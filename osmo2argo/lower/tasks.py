@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import ir
-from . import data, exits, model, names, placement
+from . import checkpoints, data, exits, model, names, placement
 from .context import Context
 from .text import BRACE_PARAMETERS, ArgoText, ArgoVar
 
@@ -67,6 +67,8 @@ def task_template(
         volumes.append({"name": f"host-mount-{index}", "hostPath": {"path": mount.source}})
         mounts.append({"name": f"host-mount-{index}", "mountPath": mount.destination})
 
+    checkpoint_sidecars = checkpoints.sidecars(ctx, task, lambda t: text.render(t, scope), volumes, mounts)
+    _undocumented_fields(ctx, task)
     container: model.Container = {"image": text.render(task.image, scope)}
     if task.command:
         container["command"] = [text.render(c, scope) for c in task.command]
@@ -104,6 +106,8 @@ def task_template(
     template["volumes"] = volumes
     if init_containers:
         template["initContainers"] = init_containers
+    if checkpoint_sidecars:
+        template["sidecars"] = checkpoint_sidecars
     template["container"] = container
     return template
 
@@ -283,6 +287,24 @@ def _outputs(
         artifact["optional"] = True
         artifacts.append(artifact)
     return artifacts
+
+
+def _undocumented_fields(ctx: Context, task: ir.Task) -> None:
+    """kpis and cacheSize drive OSMO's own services; Argo has nothing to give them to."""
+    if task.kpis:
+        ctx.warn(
+            "W451",
+            f"kpis of task {task.name!r} are OSMO UI metrics: the files stay in {{{{output}}}} and are "
+            "uploaded with it, but nothing indexes them on Argo",
+            task.kpis[0].span,
+        )
+    if task.cache_size is not None:
+        ctx.warn(
+            "W452",
+            f"cacheSize of task {task.name!r} sizes OSMO's data cache; Argo downloads inputs into the pod "
+            "and has no such cache, so it is ignored",
+            task.span,
+        )
 
 
 def _deadlines(ctx: Context, task: ir.Task, template: model.Template) -> None:

@@ -1,0 +1,1 @@
+"""Generators of large OSMO specs for scale, limits and benchmark tests."""
