@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
-from . import ir
+from . import ir, labels
 from .errors import CompileError, Diagnostic, Severity, Span
 from .source import Document, PathKey, json_path
 from .tokens import split_tokens
@@ -24,9 +24,6 @@ from .units import UnitError, parse_duration, parse_quantity
 
 MAX_NAME_LENGTH = 64  # OSMO's workflow_config.workflow_info.max_name_length default
 MAX_LABELS = 16
-LABEL_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
-DNS_LABEL = r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?"
-DNS_PREFIX_RE = re.compile(rf"^(?=.{{1,253}}$){DNS_LABEL}(?:\.{DNS_LABEL})*$")
 EXIT_CODES_RE = re.compile(r"^(\d+(-\d+)?)+(,\d+(-\d+)?)*$")
 URI_COMPONENT = r"[^/,;*]+"
 URL_RES = {
@@ -213,7 +210,7 @@ class _Builder:
             return None
         name = data["name"]
         self.name_length(name, base + ("name",), "Workflow")
-        labels = self.labels(data.get("labels"), base + ("labels",))
+        workflow_labels = self.workflow_labels(data.get("labels"), base + ("labels",))
         for ignored, why in (
             ("pool", "the pool comes from the submit request in OSMO; osmo2argo uses the target profile"),
             ("backend", "it is set by OSMO's service"),
@@ -243,7 +240,7 @@ class _Builder:
         if groups is None:
             return None
         self.topology_keys(groups)
-        return ir.Workflow(name, labels, timeout, groups, mode, self.doc.file, self.span(base + ("name",)))
+        return ir.Workflow(name, workflow_labels, timeout, groups, mode, self.doc.file, self.span(base + ("name",)))
 
     def name_length(self, name: str, path: PathKey, what: str) -> None:
         if len(name) > MAX_NAME_LENGTH:
@@ -254,7 +251,7 @@ class _Builder:
                 hint=f"{what} names are at most {MAX_NAME_LENGTH} characters ({len(name)} given)",
             )
 
-    def labels(self, value: Any, path: PathKey) -> tuple[tuple[str, str], ...]:
+    def workflow_labels(self, value: Any, path: PathKey) -> tuple[tuple[str, str], ...]:
         if not value:
             return ()
         if len(value) > MAX_LABELS:
@@ -262,30 +259,16 @@ class _Builder:
         out: list[tuple[str, str]] = []
         for key, label in value.items():
             where = path + (key,)
-            parts = key.split("/")
-            if len(parts) > 2:
-                self.error("E305", f'Workflow label key "{key}" is not a valid Kubernetes label key.', where, key=True)
-                continue
-            prefix, name = (parts[0], parts[1]) if len(parts) == 2 else (None, parts[0])
-            if prefix is not None and not DNS_PREFIX_RE.fullmatch(prefix):
-                self.error(
-                    "E305",
-                    f'Workflow label key "{key}" has an invalid DNS prefix.',
-                    where,
-                    key=True,
-                    hint="a prefix is a lower-case DNS name such as example.com",
+            problem = labels.key_problem(key)
+            if problem is not None:
+                hint = (
+                    "a prefix is a lower-case DNS name such as example.com"
+                    if "prefix" in problem
+                    else "at most 63 of A-Z a-z 0-9 - _ . , starting and ending with a letter or digit"
                 )
+                self.error("E305", problem, where, key=True, hint=hint)
                 continue
-            if not LABEL_NAME_RE.fullmatch(name):
-                self.error(
-                    "E305",
-                    f'Workflow label key "{key}" has an invalid name segment.',
-                    where,
-                    key=True,
-                    hint="at most 63 of A-Z a-z 0-9 - _ . , starting and ending with a letter or digit",
-                )
-                continue
-            if not LABEL_NAME_RE.fullmatch(label):
+            if not labels.value_ok(label):
                 self.error(
                     "E305",
                     f'Workflow label value "{label}" is not a valid non-empty Kubernetes label value.',
@@ -322,6 +305,7 @@ class _Builder:
         platform = spec.get("platform")
         return ir.Resources(
             name=name,
+            spans=tuple((key, self.span(path + (key,))) for key in spec),
             cpu=self.count(spec.get("cpu"), path + ("cpu",), "cpu"),
             gpu=self.count(spec.get("gpu"), path + ("gpu",), "gpu"),
             memory=memory,
@@ -353,6 +337,8 @@ class _Builder:
             self.duration(value.get("exec_timeout"), path + ("exec_timeout",), "exec_timeout"),
             self.duration(value.get("queue_timeout"), path + ("queue_timeout",), "queue_timeout"),
             self.span(path),
+            exec_span=self.span(path + ("exec_timeout",)) if "exec_timeout" in value else None,
+            queue_span=self.span(path + ("queue_timeout",)) if "queue_timeout" in value else None,
         )
 
     def duration(self, value: Any, path: PathKey, field: str, *, allow_bool: bool = True) -> Fraction | None:
@@ -674,6 +660,7 @@ class _Builder:
             kpis=kpis,
             download_type=data.get("downloadType"),
             cache_size=self.text(cache_size, path + ("cacheSize",), "cacheSize") if cache_size is not None else None,
+            spans=tuple((key, self.span(path + (key,))) for key in data),
             span=self.span(path),
         )
 
@@ -915,13 +902,16 @@ class _Builder:
             for low, high in ranges:
                 if low > high:
                     self.warn("W302", f"the range {low}-{high} of {key} is empty", where)
-                elif high > 255:
-                    self.warn(
-                        "W303",
-                        f"{key} lists codes above 255 ({low}-{high}); containers exit with 0-255, the "
-                        "higher codes are OSMO service codes that Argo never reports",
-                        where,
-                    )
+            service = [
+                f"{low}" if low == high else f"{low}-{high}" for low, high in ranges if high > 255 and low <= high
+            ]
+            if service:
+                self.warn(
+                    "W303",
+                    f"{key} lists {', '.join(service)}: containers exit with 0-255, codes above that are OSMO "
+                    "service codes (e.g. 3006 preempted) that Argo never reports",
+                    where,
+                )
             rules.append(ir.ExitRule(key.upper(), tuple(ranges), self.span(where)))  # type: ignore[arg-type]
         return tuple(rules)
 

@@ -99,6 +99,10 @@ class Resources:
     nodes_excluded: tuple[str, ...] = ()
     topology: tuple[Topology, ...] = ()
     span: Span | None = None
+    spans: tuple[tuple[str, Span | None], ...] = ()  # where each field was given
+
+    def span_of(self, field: str) -> Span | None:
+        return dict(self.spans).get(field) or self.span
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -280,6 +284,10 @@ class Task:
     download_type: str | None
     cache_size: str | None
     span: Span | None = None
+    spans: tuple[tuple[str, Span | None], ...] = ()  # where each field was given
+
+    def span_of(self, field: str) -> Span | None:
+        return dict(self.spans).get(field) or self.span
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -311,6 +319,8 @@ class Timeout:
     exec_timeout: Fraction | None  # seconds; None: the target's default
     queue_timeout: Fraction | None
     span: Span | None = None
+    exec_span: Span | None = None
+    queue_span: Span | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -79,6 +79,7 @@ retries:
   reschedule: 0                 # OSMO's max_retry_per_task (its default is 0)
 
 helperImage: python:3.12-alpine    # runs regex filters, exit-code verdicts and group barriers
+helperPlacement: {}             # nodeSelector and tolerations for helper pods (setup, verdict, filters)
 kubectlImage: registry.k8s.io/kubectl:v1.33.0   # creates the Service and gang objects of groups
 checkpointImage: rclone/rclone:1.68.2
 
@@ -144,6 +145,7 @@ class Target:
     scheduler: dict[str, Any]
     reschedule_limit: int
     helper_image: str
+    helper_placement: dict[str, Any]
     kubectl_image: str
     checkpoint_image: str
     max_templates: int
@@ -280,6 +282,7 @@ def build_target(data: dict[str, Any], document: Document | None, file: str) -> 
         reschedule_limit=int((data.get("retries") or {}).get("reschedule", 0)),
         helper_image=data.get("helperImage", "python:3.12-alpine"),
         kubectl_image=data.get("kubectlImage", "registry.k8s.io/kubectl:v1.33.0"),
+        helper_placement=dict(data.get("helperPlacement") or {}),
         checkpoint_image=data.get("checkpointImage", "rclone/rclone:1.68.2"),
         max_templates=int(limits.get("maxTemplates", 200)),
         max_dag_tasks=int(limits.get("maxDagTasks", 200)),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from .. import ir
+from .. import ir, labels
 from ..errors import CompileError, Diagnostic
 from ..target import Target
 from . import exits, gang, groups, limits, model, names
@@ -62,6 +62,7 @@ def lower(workflow: ir.Workflow, target: Target, kind: str = "workflow") -> Lowe
     templates.extend(gang.shared_templates(ctx))
     if uses_verdict:
         templates.append(exits.verdict_template(ctx))
+    _place_helpers(ctx, templates)
     main: model.Template = {"name": ENTRYPOINT, "dag": {"tasks": entry}}
     manifest = _manifest(ctx, [main, *templates])
     manifest = limits.fit(ctx, manifest)
@@ -74,24 +75,65 @@ def workflow_group(workflow: ir.Workflow, name: str) -> ir.Group:
     return next(g for g in workflow.groups if g.name == name)
 
 
+def _place_helpers(ctx: Context, templates: list[model.Template]) -> None:
+    """The target's helperPlacement on every helper pod (templates that are not OSMO tasks)."""
+    placement = ctx.target.helper_placement
+    if not placement:
+        return
+    for template in templates:
+        if "container" in template and template["name"].startswith("osmo-"):
+            if placement.get("nodeSelector"):
+                template["nodeSelector"] = dict(sorted(placement["nodeSelector"].items()))
+            if placement.get("tolerations"):
+                template["tolerations"] = [dict(t) for t in placement["tolerations"]]
+
+
 def _workflow_warnings(ctx: Context) -> None:
     timeout = ctx.workflow.timeout
+    if timeout.exec_timeout:
+        ctx.warn(
+            "W425",
+            "exec_timeout is enforced on each pod from when it starts (activeDeadlineSeconds), so "
+            "image pulls and input downloads count; OSMO starts the clock when the group is running",
+            timeout.exec_span or timeout.span,
+            hint="allow for the image pull and the downloads",
+        )
     queue = timeout.queue_timeout or ctx.target.default_queue_timeout
     if queue and not ctx.target.at_least("4.1"):
         ctx.warn(
             "W420",
             f"queue_timeout is not enforced: Argo {ctx.target.argo_version} has no pending timeout "
             "(Template.pendingTimeout arrived in Argo 4.1)",
-            timeout.span,
+            timeout.queue_span or timeout.span,
             hint='set argoVersion: "4.1" in the target profile if the cluster runs Argo 4.1',
         )
+
+
+def _prefixed_labels(ctx: Context) -> dict[str, str]:
+    """Workflow labels with the target's pod label prefix, checked as OSMO checks the merge."""
+    prefix = ctx.target.pod_label_prefix
+    out = {}
+    for key, value in ctx.workflow.labels:
+        merged = f"{prefix}{key}"
+        problem = labels.key_problem(merged) if prefix else None
+        if problem is not None:
+            ctx.error(
+                "E470",
+                f'Label key "{key}" with the configured pod label prefix "{prefix}" forms an invalid '
+                f'Kubernetes label key "{merged}": {problem}',
+                ctx.workflow.span,
+                hint=f"change podLabelPrefix in the target ({ctx.target.source}) or the label key",
+            )
+            continue
+        out[merged] = value
+    return out
 
 
 def _manifest(ctx: Context, templates: list[model.Template]) -> model.Workflow:
     workflow = ctx.workflow
     target = ctx.target
     labels = {ctx.label("workflow"): names.label_value(workflow.name)}
-    user_labels = {f"{target.pod_label_prefix}{key}": value for key, value in workflow.labels}
+    user_labels = _prefixed_labels(ctx)
     labels.update(user_labels)
     metadata: model.ObjectMeta = {}
     if ctx.kind == "Workflow":
@@ -108,6 +150,8 @@ def _manifest(ctx: Context, templates: list[model.Template]) -> model.Workflow:
         spec["serviceAccountName"] = target.service_account
     if user_labels:
         spec["podMetadata"] = {"labels": dict(sorted(user_labels.items()))}
+        if ctx.kind == "WorkflowTemplate":  # the labels of the Workflows made from the template
+            spec["workflowMetadata"] = {"labels": dict(sorted(labels.items()))}
     repository = target.storage.get("artifactRepositoryRef")
     if repository:
         spec["artifactRepositoryRef"] = dict(repository)

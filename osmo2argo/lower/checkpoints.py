@@ -107,7 +107,8 @@ def _remote(ctx: Context, url: str, span: Any) -> tuple[list[model.EnvVar], str]
 
     if location.kind == "s3":
         env.append({"name": "RCLONE_CONFIG_OSMO_TYPE", "value": "s3"})
-        env.append({"name": "RCLONE_CONFIG_OSMO_PROVIDER", "value": "Other"})
+        provider = "AWS" if str(fields.get("endpoint", "")).endswith("amazonaws.com") else "Other"
+        env.append({"name": "RCLONE_CONFIG_OSMO_PROVIDER", "value": provider})
         if "endpoint" in fields:
             scheme = "http" if fields.get("insecure") else "https"
             env.append({"name": "RCLONE_CONFIG_OSMO_ENDPOINT", "value": f"{scheme}://{fields['endpoint']}"})

@@ -22,12 +22,20 @@ class Context:
     # Multi-task groups: (group, gang object name, scheduler backend), for the setup step.
     gangs: list[tuple[ir.Group, str, Any]] = dataclasses.field(default_factory=list)
     needs_stop_template: bool = False
+    backend: Any = None  # the target's scheduler backend, once worked out (schedulers.backend)
+    _seen: set[Diagnostic] = dataclasses.field(default_factory=set)
 
     def error(self, code: str, message: str, span: Span | None, hint: str | None = None, path: str = "$") -> None:
-        self.diagnostics.append(Diagnostic(code, message, span, path, hint))
+        self._add(Diagnostic(code, message, span, path, hint))
 
     def warn(self, code: str, message: str, span: Span | None, hint: str | None = None, path: str = "$") -> None:
-        self.diagnostics.append(Diagnostic(code, message, span, path, hint, Severity.WARNING))
+        self._add(Diagnostic(code, message, span, path, hint, Severity.WARNING))
+
+    def _add(self, diagnostic: Diagnostic) -> None:
+        # Several tasks can share the cause (one profile, one platform): say it once.
+        if diagnostic not in self._seen:
+            self._seen.add(diagnostic)
+            self.diagnostics.append(diagnostic)
 
     def label(self, name: str) -> str:
         return self.target.label(name)
@@ -48,6 +56,19 @@ class Context:
         if group.implicit:
             return names.normal(group.tasks[0].name)
         return names.normal(group.name)
+
+    def dataset_producer(self, consumer: ir.Task, dataset: ir.DatasetRef) -> ir.Task | None:
+        """The last task, in a group the consumer's group waits for, that writes `dataset`."""
+        group = self.workflow.group_of(consumer.name)
+        upstream = set(group.upstream)
+        found = None
+        for candidate in self.workflow.groups:
+            if candidate.name not in upstream:
+                continue
+            for task in candidate.tasks:
+                if any(isinstance(o, ir.DatasetOutput) and o.dataset.key == dataset.key for o in task.outputs):
+                    found = task
+        return found
 
     def intermediate_key(self, task_name: str, workflow_id: str = "{{workflow.name}}") -> str:
         prefix = str(self.target.storage.get("intermediatePrefix", "osmo")).strip("/")

@@ -60,35 +60,12 @@ def url_location(ctx: Context, url: str, span: Any) -> Location | None:
     scheme, rest = match.group("scheme"), match.group("rest")
     storage = ctx.target.storage
     if scheme in ("s3", "tos", "swift"):
-        config: dict[str, Any] = storage.get(scheme) or {}
-        if scheme != "s3" and not config:
-            ctx.error(
-                "E420",
-                f"{scheme}:// URLs are not supported by this target ({ctx.target.source})",
-                span,
-                hint=f"map {scheme} to its S3-compatible endpoint under storage.{scheme} in the target profile",
-            )
-            return None
-        bucket, _, key = rest.partition("/")
-        if scheme == "swift":  # swift://endpoint/account/bucket/key: the S3 API sees the bucket
-            parts = rest.split("/", 3)
-            bucket, key = (parts[2], parts[3] if len(parts) > 3 else "")
-        elif scheme == "tos":  # tos://endpoint/bucket/key
-            parts = rest.split("/", 2)
-            bucket, key = (parts[1], parts[2] if len(parts) > 2 else "")
-        fields: dict[str, Any] = {}
-        for name in ("endpoint", "region", "insecure", "roleARN", "useSDKCreds"):
-            if name in config:
-                fields[name] = config[name]
-        fields["bucket"] = bucket
-        fields["key"] = key.strip("/")
-        for name in ("accessKeySecret", "secretKeySecret", "sessionTokenSecret"):
-            if name in config:
-                fields[name] = dict(config[name])
-        return Location("s3", fields)
+        return _s3_location(ctx, scheme, rest, storage.get(scheme) or {}, url, span)
     if scheme == "gs":
         bucket, _, key = rest.partition("/")
-        fields = {"bucket": bucket, "key": key.strip("/")}
+        if not _has_key(ctx, key, url, span):
+            return None
+        fields: dict[str, Any] = {"bucket": bucket, "key": key.strip("/")}
         secret = (storage.get("gs") or {}).get("serviceAccountKeySecret")
         if secret:
             fields["serviceAccountKeySecret"] = dict(secret)
@@ -96,6 +73,8 @@ def url_location(ctx: Context, url: str, span: Any) -> Location | None:
     if scheme == "azure":
         account, _, rest_path = rest.partition("/")
         container, _, blob = rest_path.partition("/")
+        if not _has_key(ctx, blob, url, span):
+            return None
         config = storage.get("azure") or {}
         template = str(config.get("endpointTemplate", "https://{account}.blob.core.windows.net"))
         fields = {"endpoint": template.replace("{account}", account), "container": container, "blob": blob.strip("/")}
@@ -106,6 +85,74 @@ def url_location(ctx: Context, url: str, span: Any) -> Location | None:
         return Location("azure", fields)
     ctx.error("E420", f"{scheme}:// URLs are not supported on Argo", span)
     return None
+
+
+# Without an endpoint Argo takes an S3 artifact for a key in the default artifact repository
+# (`S3Artifact.HasLocation`), which would silently move the data to another bucket.
+DEFAULT_S3_ENDPOINT = "s3.amazonaws.com"
+
+
+def _s3_location(ctx: Context, scheme: str, rest: str, config: dict[str, Any], url: str, span: Any) -> Location | None:
+    if scheme != "s3" and not config:
+        ctx.error(
+            "E420",
+            f"{scheme}:// URLs are not supported by this target ({ctx.target.source})",
+            span,
+            hint=f"set storage.{scheme} (its S3-compatible API: credentials, and endpoint for swift) in the "
+            "target profile",
+        )
+        return None
+    endpoint = config.get("endpoint")
+    if scheme == "s3":
+        bucket, _, key = rest.partition("/")
+        endpoint = endpoint or DEFAULT_S3_ENDPOINT
+    elif scheme == "tos":  # tos://<endpoint>/<bucket>/<key>: TOS speaks S3 at that endpoint
+        host, _, tail = rest.partition("/")
+        bucket, _, key = tail.partition("/")
+        if endpoint and endpoint != host:
+            ctx.warn("W422", f"{url} names the endpoint {host}, but the target sends tos:// data to {endpoint}", span)
+        endpoint = endpoint or host
+    else:  # swift://<endpoint>/<account>/<bucket>/<key>: the target's S3 endpoint serves the account
+        parts = rest.split("/", 3)
+        bucket, key = parts[2], (parts[3] if len(parts) > 3 else "")
+        if not endpoint:
+            ctx.error(
+                "E420",
+                "swift:// URLs need storage.swift.endpoint (the S3 API of the Swift account) in the "
+                f"target ({ctx.target.source})",
+                span,
+            )
+            return None
+        ctx.warn(
+            "W422",
+            f"{url}: the Swift endpoint {parts[0]} and account {parts[1]} are reached through "
+            f"the target's S3 endpoint {endpoint}",
+            span,
+        )
+    if not _has_key(ctx, key, url, span):
+        return None
+    fields: dict[str, Any] = {"endpoint": endpoint}
+    for name in ("region", "insecure", "roleARN", "useSDKCreds"):
+        if name in config:
+            fields[name] = config[name]
+    fields["bucket"] = bucket
+    fields["key"] = key.strip("/")
+    for name in ("accessKeySecret", "secretKeySecret", "sessionTokenSecret"):
+        if name in config:
+            fields[name] = dict(config[name])
+    return Location("s3", fields)
+
+
+def _has_key(ctx: Context, key: str, url: str, span: Any) -> bool:
+    if key.strip("/"):
+        return True
+    ctx.error(
+        "E422",
+        f"{url} is the root of a bucket; Argo artifacts need a key (a path inside the bucket)",
+        span,
+        hint="add a path, e.g. s3://bucket/data/",
+    )
+    return False
 
 
 def dataset_location(ctx: Context, dataset: ir.DatasetRef, version: str, span: Any) -> Location | None:

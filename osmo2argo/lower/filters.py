@@ -3,7 +3,8 @@
 OSMO moves a file only if `re.match(regex, path relative to the location)` succeeds
 (src/lib/data/storage/backends/s3.py, uploading.py). Argo artifacts have no filter, so:
 - inputs: an init container in the task's pod (which sees the downloaded artifacts through
-  `mirrorVolumeMounts`) deletes the files that do not match, before the user command starts;
+  `mirrorVolumeMounts`) deletes the files that do not match, before the user command starts
+  (the same container puts a single downloaded object where OSMO puts it);
 - outputs: a step after the task downloads the task's output from intermediate storage and
   uploads only the matching files to the output location.
 The regex reaches the helper base64-encoded: it is user text, and base64 has no `{{` for Argo
@@ -13,13 +14,23 @@ to substitute.
 from __future__ import annotations
 
 import base64
+import dataclasses
 
-# Removes, under each root, every file whose relative path does not re.match the pattern, then
-# the directories left empty.
-_KEEP_MATCHING = """\
+from . import model
+
+# For each input: if Argo downloaded a single object as the file {{input:i}}, move it to
+# {{input:i}}/<object name>, where OSMO puts it; then delete every file whose path relative to
+# {{input:i}} does not re.match the input's regex, and the directories left empty.
+_FIX_INPUTS = """\
 import base64, os, re, sys
 args = sys.argv[1:]
-for root, encoded in zip(args[::2], args[1::2]):
+for root, base, encoded in zip(args[::3], args[1::3], args[2::3]):
+    if base and os.path.isfile(root):
+        os.rename(root, root + '.object')
+        os.makedirs(root)
+        os.rename(root + '.object', os.path.join(root, base))
+    if not encoded or not os.path.isdir(root):
+        continue
     pattern = re.compile(base64.b64decode(encoded).decode('utf-8'))
     for folder, _, files in os.walk(root, topdown=False):
         for name in files:
@@ -50,11 +61,36 @@ def encode(regex: str) -> str:
     return base64.b64encode(regex.encode("utf-8")).decode("ascii")
 
 
-def keep_matching_command(filters: list[tuple[str, str]]) -> list[str]:
-    command = ["python3", "-c", _KEEP_MATCHING]
-    for root, regex in filters:
-        command += [root, encode(regex)]
-    return command
+@dataclasses.dataclass(frozen=True, slots=True)
+class InputFix:
+    """What the input helper does for one input: place a single object, and/or filter."""
+
+    path: str
+    basename: str | None
+    regex: str | None
+
+
+INPUT_VOLUME = "osmo-input"
+
+
+def input_fix_container(image: str, fixes: list[InputFix]) -> model.Container:
+    """The init container that runs after Argo downloaded the inputs, before the command starts.
+
+    It sees the inputs through `mirrorVolumeMounts`; they live in the `osmo-input` emptyDir (Argo
+    writes an artifact whose path is inside a volume into that volume), so they can be moved.
+    """
+    command = ["python3", "-c", _FIX_INPUTS]
+    for fix in fixes:
+        # The basename is rendered URL text (Argo completes it like the URL); the regex is raw
+        # user text, which base64 keeps away from Argo's substitution.
+        command += [fix.path, fix.basename or "", encode(fix.regex) if fix.regex else ""]
+    return {
+        "name": "osmo-inputs",
+        "image": image,
+        "command": command,
+        "mirrorVolumeMounts": True,
+        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "1", "memory": "256Mi"}},
+    }
 
 
 def copy_matching_command(source: str, target: str, regex: str) -> list[str]:

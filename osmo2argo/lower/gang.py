@@ -95,10 +95,23 @@ def lower_group(ctx: Context, group: ir.Group, has_downstream: bool) -> LoweredG
             pod_patch=pod_patch,
             metadata=metadata,
         )
-        if backend.scheduler_name:
-            template["schedulerName"] = backend.scheduler_name
+        retried = "retryStrategy" in template
+        if retried:
+            ctx.warn(
+                "W446",
+                f"task {task.name!r} of group {group.name!r} has RESCHEDULE exit codes: Argo retries "
+                "only its own pod, while OSMO also restarts the group's other tasks",
+                task.span,
+            )
+            if backend.name == "kueue":
+                ctx.warn(
+                    "W447",
+                    f"group {group.name!r} is a Kueue pod group with retries: Kueue admits a "
+                    "replacement pod only if the group's quota allows it",
+                    task.span,
+                )
         if group.has_barrier:
-            template.setdefault("initContainers", []).append(_barrier(ctx, group, task))
+            template.setdefault("initContainers", []).append(_barrier(ctx, group, task, retried))
         if task.resources.topology:
             schedulers.topology_affinity(ctx, group, task, template)
         step: model.DAGTask = {"name": names.normal(task.name), "template": template_name}
@@ -106,13 +119,16 @@ def lower_group(ctx: Context, group: ir.Group, has_downstream: bool) -> LoweredG
             template["daemon"] = True
             step["continueOn"] = {"failed": True, "error": True}
         elif task is not lead:
-            # Deleted by the lead's exit hook when the lead ends: Error, which must not count.
-            step["continueOn"] = {"error": True}
+            # Stopped by the lead's exit hook when the lead ends (Failed or Error): that must not
+            # count. A failure of its own stops the lead instead, which fails the group.
+            step["continueOn"] = {"failed": True, "error": True}
             step["hooks"] = {
-                "stop-group": _stop_hook(ctx, group, f"tasks['{names.normal(task.name)}'].status == 'Failed'")
+                "stop-group": _stop_hook(
+                    ctx, group, f"tasks['{names.normal(task.name)}'].status == 'Failed'", lead=True
+                )
             }
         elif not group.ignore_nonlead_status:
-            step["hooks"] = {"exit": _stop_hook(ctx, group, None, only_nonleads=True)}
+            step["hooks"] = {"exit": _stop_hook(ctx, group, None, lead=False)}
         templates.append(template)
         steps.append(step)
         if task is lead and exits.plan(task, ctx.target.reschedule_limit).needs_verdict:
@@ -165,30 +181,30 @@ def _group_retry(ctx: Context, group: ir.Group) -> model.RetryStrategy | None:
     return None
 
 
-def _stop_hook(
-    ctx: Context, group: ir.Group, expression: str | None, *, only_nonleads: bool = False
-) -> model.LifecycleHook:
-    """A hook that deletes the group's pods (all of them, or the non-leads still running)."""
+def _stop_hook(ctx: Context, group: ir.Group, expression: str | None, *, lead: bool) -> model.LifecycleHook:
+    """A hook that deletes the group's running lead pod, or its running non-lead pods."""
     hook: model.LifecycleHook = {"template": STOP_TEMPLATE}
     if expression is not None:
         hook["expression"] = expression
     hook["arguments"] = {
         "parameters": [
             {"name": "group", "value": names.label_value(group.name)},
-            {"name": "which", "value": f",!{ctx.label('lead')}" if only_nonleads else ""},
+            {"name": "which", "value": f",{ctx.label('lead')}" if lead else f",!{ctx.label('lead')}"},
         ]
     }
     ctx.needs_stop_template = True
     return hook
 
 
-def _barrier(ctx: Context, group: ir.Group, task: ir.Task) -> model.Container:
+def _barrier(ctx: Context, group: ir.Group, task: ir.Task, retried: bool) -> model.Container:
     peers = [host_name(other) for other in group.tasks if other is not task]
     domain = "osmo-{{workflow.uid}}.{{workflow.namespace}}.svc.cluster.local"
+    # A retried pod finds no peers at the barrier (they passed it long ago): it goes straight on.
+    attempt = "{{retries}}" if retried else "0"
     return {
         "name": "osmo-barrier",
         "image": ctx.target.helper_image,
-        "command": ["python3", "-c", _BARRIER_SCRIPT, host_name(task), str(BARRIER_PORT), domain, *peers],
+        "command": ["python3", "-c", _BARRIER_SCRIPT, attempt, host_name(task), str(BARRIER_PORT), domain, *peers],
         "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}},
     }
 
@@ -199,7 +215,10 @@ def _barrier(ctx: Context, group: ir.Group, task: ir.Task) -> model.Container:
 # from when their pods have an address (publishNotReadyAddresses).
 _BARRIER_SCRIPT = """\
 import socket, sys, threading, time
-me, port, domain, peers = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+attempt, me, port, domain, peers = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5:]
+if attempt != '0':
+    print('barrier: attempt', attempt, 'of a retried task: not waiting', flush=True)
+    sys.exit(0)
 seen = set()
 done = threading.Event()
 server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -301,6 +320,7 @@ def _stop_template(ctx: Context) -> model.Template:
                 "kubectl",
                 "delete",
                 "pods",
+                "--field-selector=status.phase=Running",
                 "--namespace={{workflow.namespace}}",
                 "--selector",
                 selector,

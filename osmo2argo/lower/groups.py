@@ -84,7 +84,7 @@ def _output_filter(ctx: Context, task: ir.Task, index: int, output: ir.Output) -
     if isinstance(output, ir.UrlOutput):
         location = data.url_location(ctx, text.render(output.url, scope), output.span)
     else:
-        location = data.dataset_location(ctx, output.dataset, "{{workflow.name}}", output.span)
+        location = data.dataset_location(ctx, output.dataset, tasks.output_version(task), output.span)
     if location is None:
         return None
     assert output.regex is not None

@@ -154,9 +154,7 @@ def _share(ctx: Context, members: list[model.Template], callers: dict[str, model
     if any("{{inputs.parameters." in str(leaf[p]) for leaf in leaves for p in differing):
         return None  # a member already uses template parameters in a differing leaf: keep them apart
     first = members[0]
-    body: dict[str, Any] = _replace_leaves(
-        {k: v for k, v in first.items() if k != "name"}, substitutions.get
-    )
+    body: dict[str, Any] = _replace_leaves({k: v for k, v in first.items() if k != "name"}, substitutions.get)
     declared: list[model.Parameter] = [{"name": "task"}] if uses_task else []
     declared += [{"name": p} for p in parameters]
     inputs = copy.deepcopy(body.get("inputs", {}))

@@ -181,6 +181,7 @@ class WorkflowSpec(TypedDict, total=False):
     serviceAccountName: str
     arguments: Arguments
     podMetadata: ObjectMeta
+    workflowMetadata: ObjectMeta
     podGC: dict[str, Any]
     ttlStrategy: dict[str, Any]
     artifactRepositoryRef: dict[str, str]

@@ -41,7 +41,7 @@ def platform_of(ctx: Context, task: ir.Task) -> Platform | None:
             "E411",
             f"platform {name!r} of resource profile {task.resources.name!r} is not defined in the "
             f"target profile ({ctx.target.source})",
-            task.resources.span,
+            task.resources.span_of("platform"),
             hint=f"the target's platforms: {known}; add {name!r} under platforms in the target profile",
         )
         return None
@@ -115,7 +115,7 @@ def _bytes(ctx: Context, task: ir.Task, amount: Fraction, field: str) -> str:
             "W410",
             f"{field} of resource profile {task.resources.name!r} is {float(amount)} bytes; "
             f"Kubernetes counts whole bytes, so {whole} is requested",
-            task.resources.span,
+            task.resources.span_of("memory" if field == "memory" else "storage"),
         )
     return format_bytes(whole)
 

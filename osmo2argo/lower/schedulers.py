@@ -102,6 +102,14 @@ _DEFAULT_SCHEDULER_NAMES = {
 
 
 def backend(ctx: Context) -> Backend:
+    """The target's scheduler backend (worked out, and its problems reported, once per workflow)."""
+    if ctx.backend is None:
+        ctx.backend = _backend(ctx)
+    assert isinstance(ctx.backend, Backend)
+    return ctx.backend
+
+
+def _backend(ctx: Context) -> Backend:
     config = ctx.target.scheduler
     name = str(config.get("name") or "none")
     queue = config.get("queue")
@@ -110,7 +118,41 @@ def backend(ctx: Context) -> Backend:
     if name == "kueue" and not queue:
         ctx.error("E442", "the kueue scheduler needs scheduler.queue (a LocalQueue) in the target profile", None)
     scheduler_name = config.get("schedulerName") or _DEFAULT_SCHEDULER_NAMES[name]
+    if config.get("scheduleTimeoutSeconds") and name != "coscheduling":
+        ctx.warn(
+            "W445",
+            f"scheduler.scheduleTimeoutSeconds has no effect with the {name} scheduler (only "
+            f"coscheduling's PodGroup has one) ({ctx.target.source})",
+            None,
+        )
     return Backend(name, scheduler_name, queue, config.get("priorityClassName"), config.get("scheduleTimeoutSeconds"))
+
+
+def schedule(ctx: Context, template: model.Template) -> None:
+    """What every task pod needs from the target's scheduler: its name, queue and priority.
+
+    OSMO sends every pod through its scheduler (KAI), one-task groups included; gang metadata
+    is added on top for the members of multi-task groups (gang.py).
+    """
+    chosen = backend(ctx)
+    if chosen.scheduler_name:
+        template["schedulerName"] = chosen.scheduler_name
+    if chosen.priority_class:
+        template["priorityClassName"] = chosen.priority_class
+    labels: dict[str, str] = {}
+    annotations: dict[str, str] = {}
+    if chosen.queue and chosen.name == "kai":
+        labels["kai.scheduler/queue"] = chosen.queue
+    elif chosen.queue and chosen.name == "kueue":
+        labels["kueue.x-k8s.io/queue-name"] = chosen.queue
+    elif chosen.queue and chosen.name == "volcano":
+        annotations["scheduling.volcano.sh/queue-name"] = chosen.queue
+    if labels or annotations:
+        metadata = template.setdefault("metadata", {})
+        if labels:
+            metadata["labels"] = dict(sorted({**metadata.get("labels", {}), **labels}.items()))
+        if annotations:
+            metadata["annotations"] = dict(sorted({**metadata.get("annotations", {}), **annotations}.items()))
 
 
 def gang_name(group: ir.Group) -> str:
@@ -119,11 +161,10 @@ def gang_name(group: ir.Group) -> str:
     return f"{names.shorten(slug, 26, salt=group.name).rstrip('-')}-{{{{workflow.uid}}}}"
 
 
-def topology_affinity(ctx: Context, group: ir.Group, task: ir.Task, template: model.Template) -> None:
-    """OSMO `topology`: tasks sharing (key, group) share one value of the key's node label."""
+def check_topology_keys(ctx: Context, task: ir.Task) -> None:
+    """Every topology key must be one the target knows (OSMO: one of the pool's topology_keys)."""
     for requirement in task.resources.topology:
-        label = ctx.target.topology_labels.get(requirement.key)
-        if label is None:
+        if requirement.key not in ctx.target.topology_labels:
             known = ", ".join(ctx.target.topology_order) or "none"
             ctx.error(
                 "E443",
@@ -132,7 +173,14 @@ def topology_affinity(ctx: Context, group: ir.Group, task: ir.Task, template: mo
                 requirement.span,
                 hint="list it under topologyKeys in the target profile with the node label it stands for",
             )
-            continue
+
+
+def topology_affinity(ctx: Context, group: ir.Group, task: ir.Task, template: model.Template) -> None:
+    """OSMO `topology`: tasks sharing (key, group) share one value of the key's node label."""
+    for requirement in task.resources.topology:
+        label = ctx.target.topology_labels.get(requirement.key)
+        if label is None:
+            continue  # reported by check_topology_keys
         partners = [
             other
             for other in group.tasks

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import ir
-from . import checkpoints, data, exits, model, names, placement
+from . import checkpoints, data, exits, filters, model, names, placement, schedulers
 from .context import Context
 from .text import BRACE_PARAMETERS, ArgoText, ArgoVar
 
@@ -60,6 +60,9 @@ def task_template(
     mounts: list[model.VolumeMount] = [{"name": "osmo-output", "mountPath": data.OUTPUT_PATH}]
 
     inputs, init_containers = _inputs(ctx, task, scope, text)
+    if init_containers:  # inputs must sit in a volume to be moved and filtered
+        volumes.append({"name": filters.INPUT_VOLUME, "emptyDir": {}})
+        mounts.append({"name": filters.INPUT_VOLUME, "mountPath": data.INPUT_ROOT})
     file_artifacts = _files(ctx, task, scope, text)
     outputs = _outputs(ctx, group, task, scope, text, upload_intermediate)
     _credential_volumes(ctx, task, volumes, mounts)
@@ -99,6 +102,8 @@ def task_template(
     if retry is not None:
         template["retryStrategy"] = retry
     placement.placement(ctx, task, platform, template)
+    schedulers.schedule(ctx, template)
+    schedulers.check_topology_keys(ctx, task)
     patch: dict[str, Any] = dict(pod_patch or {})
     placement.pod_spec_patch(ctx, task, platform, patch)
     if patch:
@@ -204,14 +209,6 @@ def _files(ctx: Context, task: ir.Task, scope: TaskScope, text: ArgoText) -> lis
             data_text = text.literal(contents)
         else:
             data_text = text.render(file.contents, scope)
-        if path.startswith(data.OUTPUT_PATH + "/"):
-            ctx.warn(
-                "W413",
-                f"file {path} is placed in {{{{output}}}} but, unlike under OSMO, is not uploaded with "
-                "the task's outputs (Argo mounts it over the output directory)",
-                file.span,
-                hint="write it into {{output}} from the command instead",
-            )
         artifacts.append({"name": f"file-{index}", "path": path, "raw": {"data": data_text}})
     return artifacts
 
@@ -219,44 +216,68 @@ def _files(ctx: Context, task: ir.Task, scope: TaskScope, text: ArgoText) -> lis
 def _inputs(
     ctx: Context, task: ir.Task, scope: TaskScope, text: ArgoText
 ) -> tuple[list[model.Artifact], list[model.Container]]:
+    """Input artifacts, and the helper init container that places objects and applies regexes."""
     artifacts: list[model.Artifact] = []
-    filters: list[tuple[str, str]] = []
+    fixes: list[filters.InputFix] = []
     for item in task.inputs:
         name = f"input-{item.index}"
         path = data.input_path(item.index)
         if isinstance(item, ir.TaskInput):
             key = ctx.intermediate_key(item.task, item.workflow_id or "{{workflow.name}}")
             artifact = data.intermediate(ctx, key).artifact(name, path)
-            artifact["optional"] = True  # an empty {{output}} uploads nothing, as under OSMO
+            if item.workflow_id is None:
+                artifact["optional"] = True  # an empty {{output}} uploads nothing, as under OSMO
+            else:
+                ctx.warn(
+                    "W423",
+                    f"input {item.workflow_id}:{item.task} reads {key}: the output of task "
+                    f"{item.task!r} of the Argo workflow named {item.workflow_id!r} (Argo names runs "
+                    "<name>-<5 random characters>, not OSMO's <name>-<number>)",
+                    item.span,
+                    hint="use the name `argo list` shows; the input fails if that workflow has no such output",
+                )
+            fixes.append(filters.InputFix(path, None, item.regex))
         elif isinstance(item, ir.UrlInput):
             url = text.render(item.url, scope)
             location = data.url_location(ctx, url, item.span)
             if location is None:
                 continue
             artifact = location.artifact(name, path)
+            # OSMO puts an object's file under {{input:i}}/; Argo puts it at {{input:i}} itself.
+            base = None if url.endswith("/") else url.rstrip("/").rsplit("/", 1)[-1]
+            fixes.append(filters.InputFix(path, base, item.regex))
         else:
-            version = item.dataset.tag or "latest"
-            location = data.dataset_location(ctx, item.dataset, version, item.span)
+            location = data.dataset_location(ctx, item.dataset, dataset_version(ctx, task, item), item.span)
             if location is None:
                 continue
             artifact = location.artifact(name, path)
+            fixes.append(filters.InputFix(path, None, item.regex))
         artifacts.append(artifact)
-        if item.regex:
-            filters.append((path, item.regex))
-    init = [filters_init_container(ctx, filters)] if filters else []
+    needed = [fix for fix in fixes if fix.basename or fix.regex]
+    init = [filters.input_fix_container(ctx.target.helper_image, needed)] if needed else []
     return artifacts, init
 
 
-def filters_init_container(ctx: Context, filters: list[tuple[str, str]]) -> model.Container:
-    """Delete downloaded input files whose relative path does not re.match the input's regex."""
-    from .filters import keep_matching_command
+def dataset_version(ctx: Context, task: ir.Task, item: ir.DatasetInput) -> str:
+    """The version a dataset input reads: its tag, the version an upstream group wrote, or latest."""
+    if item.dataset.tag:
+        return item.dataset.tag
+    producer = ctx.dataset_producer(task, item.dataset)
+    if producer is not None:
+        return output_version(producer)
+    ctx.warn(
+        "W424",
+        f"dataset {item.dataset} has no tag and no producer in this workflow: task {task.name!r} reads "
+        "its 'latest' version, which osmo2argo's dataset outputs do not update (each writes a new version "
+        "named after the workflow and task)",
+        item.span,
+        hint="give the version as a tag, e.g. name:my-workflow-abcde-producer",
+    )
+    return "latest"
 
-    return {
-        "name": "osmo-input-filter",
-        "image": ctx.target.helper_image,
-        "command": keep_matching_command(filters),
-        "mirrorVolumeMounts": True,
-    }
+
+def output_version(task: ir.Task) -> str:
+    return "{{workflow.name}}-" + names.normal(task.name)
 
 
 def _outputs(
@@ -270,21 +291,15 @@ def _outputs(
         artifacts.append(artifact)
     for index, output in enumerate(task.outputs):
         if output.regex:
-            continue  # written by the group's filtering step (lower/filters.py)
+            continue  # written by the group's filtering step (lower/groups.py)
         if isinstance(output, ir.UrlOutput):
             location = data.url_location(ctx, text.render(output.url, scope), output.span)
         else:
-            location = data.dataset_location(ctx, output.dataset, "{{workflow.name}}", output.span)
-            if location is not None and isinstance(output, ir.DatasetOutput):
-                latest = data.dataset_location(ctx, output.dataset, "latest", output.span)
-                if latest is not None:
-                    extra = data.unarchived(latest.artifact(f"output-{index}-latest", data.OUTPUT_PATH))
-                    extra["optional"] = True
-                    artifacts.append(extra)
+            location = data.dataset_location(ctx, output.dataset, output_version(task), output.span)
         if location is None:
             continue
         artifact = data.unarchived(location.artifact(f"output-{index}", data.OUTPUT_PATH))
-        artifact["optional"] = True
+        artifact["optional"] = True  # an empty {{output}} uploads nothing, as under OSMO
         artifacts.append(artifact)
     return artifacts
 
@@ -303,7 +318,7 @@ def _undocumented_fields(ctx: Context, task: ir.Task) -> None:
             "W452",
             f"cacheSize of task {task.name!r} sizes OSMO's data cache; Argo downloads inputs into the pod "
             "and has no such cache, so it is ignored",
-            task.span,
+            task.span_of("cacheSize"),
         )
 
 
