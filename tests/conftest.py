@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from .argo_tools import api_server  # noqa: F401 - a session fixture for the conformance and submit tests
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_EXAMPLES = Path(os.environ.get("OSMO2ARGO_SHARED", ROOT.parent / "shared")) / "osmo-examples"
 
