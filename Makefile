@@ -48,7 +48,7 @@ conformance: $(STAMP) tools
 	$(BIN)/pytest -m conformance $(PYTEST_ARGS)
 
 golden: $(STAMP)
-	$(BIN)/pytest tests/test_golden.py --update-golden
+	$(BIN)/pytest tests/test_golden.py tests/test_graph.py --update-golden
 
 bench: $(STAMP)
 	$(BIN)/python tests/bench/run.py

@@ -319,5 +319,238 @@ def schema_command(which: str) -> None:
     sys.stdout.write(schema_text(which))
 
 
+@main.command("graph")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option(
+    "--format",
+    "graph_format",
+    type=click.Choice(["mermaid", "dot"]),
+    default="mermaid",
+    show_default=True,
+    help="Mermaid (renders in GitHub Markdown) or Graphviz DOT.",
+)
+@template_options
+@click.option("--debug", is_flag=True, help="Show a traceback for internal errors.")
+def graph_command(
+    file: str,
+    graph_format: str,
+    set_: tuple[str, ...],
+    set_string: tuple[str, ...],
+    set_env: tuple[str, ...],
+    debug: bool,
+) -> None:
+    """Draw the workflow: groups, tasks (leads marked) and the data that flows between them."""
+
+    def body() -> int:
+        from .errors import CompileError
+        from .graph import render
+        from .pipeline import check_spec
+        from .template import Variables
+
+        sources: dict[str, str] = {}
+        try:
+            text, name = _read_input(file)
+            sources[name] = text
+            checked = check_spec(text, name, Variables(set_, set_string, set_env), spec_path=file)
+        except CompileError as exc:
+            emit_diagnostics(exc.diagnostics, sources, "text", to_stdout=False)
+            return EXIT_INVALID
+        # Warnings go to stderr like validate's, so stdout stays a clean diagram to pipe or paste.
+        emit_diagnostics(checked.warnings, sources, "text", to_stdout=False)
+        sys.stdout.write(render(checked.workflow, graph_format))
+        return EXIT_OK
+
+    run_guarded(debug, body)
+
+
+EXIT_WORKFLOW_FAILED, EXIT_WORKFLOW_ERROR = 5, 6
+
+
+@main.command("submit")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--manifest", is_flag=True, help="FILE is an already compiled manifest, not an OSMO spec.")
+@click.option("--target", "target_path", type=click.Path(dir_okay=False), help="Target profile (YAML).")
+@click.option(
+    "--kubeconfig",
+    type=click.Path(dir_okay=False),
+    envvar="KUBECONFIG",
+    help="Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).",
+)
+@click.option("--context", help="Kubeconfig context.")
+@click.option("-n", "--namespace", help="Namespace (default: the manifest's, then the context's).")
+@click.option(
+    "--dry-run",
+    "dry_run",
+    type=click.Choice(["none", "server"]),
+    default="none",
+    show_default=True,
+    help="server: let the API server validate without creating anything.",
+)
+@click.option(
+    "--via",
+    type=click.Choice(["kubernetes", "argo-server"]),
+    default="kubernetes",
+    show_default=True,
+    help="Create through the Kubernetes API, or through the Argo Server's API.",
+)
+@click.option("--argo-server", "argo_server", metavar="URL", help="Argo Server URL (with --via argo-server).")
+@click.option("--token", envvar="ARGO_TOKEN", help="Argo Server bearer token (default: $ARGO_TOKEN).")
+@click.option("--insecure-skip-verify", is_flag=True, help="Do not verify the Argo Server's TLS certificate.")
+@click.option("--output", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--wait", is_flag=True, help="Follow the workflow until it ends; the exit code is its result.")
+@click.option("--request-timeout", type=float, default=30.0, show_default=True, help="Seconds per API request.")
+@template_options
+@report_options
+def submit_command(
+    file: str,
+    manifest: bool,
+    target_path: str | None,
+    kubeconfig: str | None,
+    context: str | None,
+    namespace: str | None,
+    dry_run: str,
+    via: str,
+    argo_server: str | None,
+    token: str | None,
+    insecure_skip_verify: bool,
+    output_format: str,
+    wait: bool,
+    request_timeout: float,
+    set_: tuple[str, ...],
+    set_string: tuple[str, ...],
+    set_env: tuple[str, ...],
+    fmt: str,
+    strict: bool,
+    debug: bool,
+) -> None:
+    """Compile an OSMO spec (or read a manifest) and create the Workflow on the cluster.
+
+    Exit codes: 0 created (or, with --wait, succeeded), 1 invalid spec, 3 cluster failure,
+    5 the workflow failed, 6 it errored, 130 interrupted while waiting (the workflow keeps running).
+    """
+
+    def body() -> int:
+        import json as json_module
+
+        from .errors import CompileError
+        from .submit import Connection, SubmitError, submit, submit_via_argo_server
+
+        if via == "argo-server" and not argo_server:
+            raise click.UsageError("--via argo-server needs --argo-server URL")
+        sources: dict[str, str] = {}
+        try:
+            text, name = _read_input(file)
+            sources[name] = text
+            target = _load_target(target_path)
+            document = _manifest_from(
+                text, name, file, manifest, target, set_, set_string, set_env, strict, sources, fmt
+            )
+        except CompileError as exc:
+            emit_diagnostics(exc.diagnostics, sources, fmt, to_stdout=False)
+            return EXIT_INVALID
+        if document is None:
+            return EXIT_INVALID
+        connection = Connection(
+            kubeconfig=kubeconfig,
+            context=context,
+            namespace=namespace or target.namespace,
+            request_timeout=request_timeout,
+        )
+        try:
+            if via == "argo-server":
+                assert argo_server is not None
+                created = submit_via_argo_server(
+                    document,
+                    argo_server,
+                    token,
+                    namespace or target.namespace or "default",
+                    verify_ssl=not insecure_skip_verify,
+                    dry_run=dry_run == "server",
+                )
+            else:
+                created = submit(document, connection, label_prefix=target.label_prefix, dry_run=dry_run == "server")
+        except SubmitError as exc:
+            click.echo(f"osmo2argo: {exc.message}", err=True)
+            if exc.hint:
+                click.echo(f"  hint: {exc.hint}", err=True)
+            return EXIT_CLUSTER
+        link = f"{target.ui_url.rstrip('/')}/workflows/{created.namespace}/{created.name}" if target.ui_url else None
+        if output_format == "json":
+            click.echo(
+                json_module.dumps(
+                    {
+                        "name": created.name,
+                        "namespace": created.namespace,
+                        "uid": created.uid,
+                        "dryRun": created.dry_run,
+                        "url": link,
+                        "attempts": created.attempts,
+                    }
+                )
+            )
+        else:
+            verb = "validated (dry run)" if created.dry_run else "created"
+            click.echo(f"{created.namespace}/{created.name} {verb}" + (f"\n{link}" if link else ""))
+        if not wait or created.dry_run:
+            return EXIT_OK
+        return _wait_for(created.name, created.namespace, connection)
+
+    run_guarded(debug, body)
+
+
+def _manifest_from(
+    text: str,
+    name: str,
+    file: str,
+    is_manifest: bool,
+    target: Any,
+    set_: tuple[str, ...],
+    set_string: tuple[str, ...],
+    set_env: tuple[str, ...],
+    strict: bool,
+    sources: dict[str, str],
+    fmt: str,
+) -> dict[str, Any] | None:
+    """The manifest to submit: compiled from the spec, or read from a compiled file."""
+    if is_manifest:
+        from .source import load_yaml
+
+        document, _ = load_yaml(text, name)
+        data = document.data
+        if not isinstance(data, dict) or data.get("kind") not in ("Workflow", "WorkflowTemplate"):
+            click.echo(f"{name}: not an Argo Workflow or WorkflowTemplate manifest", err=True)
+            return None
+        return data
+    from .compiler import compile_spec
+    from .template import Variables
+
+    compiled = compile_spec(
+        text, name, target=target, variables=Variables(set_, set_string, set_env), strict=strict, spec_path=file
+    )
+    emit_diagnostics(compiled.warnings, sources, fmt, to_stdout=False)
+    return compiled.manifest
+
+
+def _wait_for(name: str, namespace: str, connection: Any) -> int:
+    from .progress import Display
+    from .submit import SubmitError, watch
+
+    display = Display(lambda text: click.echo(text, nl=False, err=True), _colour(sys.stderr))
+    phase = None
+    try:
+        for state in watch(name, connection, namespace):
+            display.update(state)
+            phase = (state.get("status") or {}).get("phase")
+    except KeyboardInterrupt:
+        click.echo(f"\nstopped watching; workflow {namespace}/{name} keeps running", err=True)
+        return 130
+    except SubmitError as exc:
+        click.echo(f"osmo2argo: {exc.message}", err=True)
+        return EXIT_CLUSTER
+    if phase == "Succeeded":
+        return EXIT_OK
+    return EXIT_WORKFLOW_FAILED if phase == "Failed" else EXIT_WORKFLOW_ERROR
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

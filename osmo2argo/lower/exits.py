@@ -16,6 +16,7 @@ On Argo:
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 from .. import ir
 from . import model
@@ -36,11 +37,21 @@ class ExitPlan:
         return self.succeed != frozenset({0})
 
 
+_DEFAULT_PLAN = ExitPlan(frozenset({0}), frozenset())
+
+
 def plan(task: ir.Task, retries: int) -> ExitPlan:
+    if not task.exit_rules:
+        return _DEFAULT_PLAN
+    return _plan(task.exit_rules, retries)
+
+
+@functools.lru_cache(maxsize=256)
+def _plan(rules: tuple[ir.ExitRule, ...], retries: int) -> ExitPlan:
     succeed: set[int] = set()
     reschedule: set[int] = set()
     for code in EXIT_CODES:
-        action = next((rule.action for rule in task.exit_rules if rule.matches(code)), None)
+        action = next((rule.action for rule in rules if rule.matches(code)), None)
         if action == "RESCHEDULE" and retries > 0:
             reschedule.add(code)
         if action == "COMPLETE" or (action in (None, "RESCHEDULE") and code == 0):
