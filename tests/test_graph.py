@@ -7,8 +7,8 @@ committing it. The example corpus comes from ../shared and the golden tests skip
 
 from __future__ import annotations
 
-import re
 import os
+import re
 import shutil
 import subprocess
 import sys
