@@ -161,6 +161,27 @@ class _Builder:
                 merged.append(part)
         return ir.Text(tuple(merged), self.span(path))
 
+    def static_path(self, raw: str, path: PathKey, task: _TaskContext) -> str:
+        """A path with OSMO's path tokens ({{output}}, {{input:i}}) replaced, as OSMO substitutes
+        tokens in every field of a task."""
+        out = []
+        for part in self.user_text(raw, path, task).parts:
+            if isinstance(part, str):
+                out.append(part)
+            elif part.kind is ir.TokenKind.OUTPUT:
+                out.append(ir.OUTPUT_PATH)
+            elif part.kind is ir.TokenKind.INPUT:
+                out.append(ir.input_path(part.index))
+            else:
+                self.error(
+                    "E332",
+                    f"{raw!r}: only {{{{output}}}} and {{{{input:...}}}} can be part of this path",
+                    path,
+                    hint="a path here is fixed when the pod starts",
+                )
+                out.append("")
+        return "".join(out)
+
     def _token(self, raw: str, key: str, path: PathKey, task: _TaskContext) -> ir.Token | None:
         if key == "output":
             return ir.Token(ir.TokenKind.OUTPUT)
@@ -303,10 +324,17 @@ class _Builder:
                 )
             )
         platform = spec.get("platform")
+        cpu = self.count(spec.get("cpu"), path + ("cpu",), "cpu")
+        if cpu == 0:
+            self.error(
+                "E301",
+                f"Resource {name} asks for 0 cpu; OSMO needs at least 1 (its resource assertions require 0 < cpu)",
+                path + ("cpu",),
+            )
         return ir.Resources(
             name=name,
             spans=tuple((key, self.span(path + (key,))) for key in spec),
-            cpu=self.count(spec.get("cpu"), path + ("cpu",), "cpu"),
+            cpu=cpu,
             gpu=self.count(spec.get("gpu"), path + ("gpu",), "gpu"),
             memory=memory,
             storage=storage,
@@ -605,7 +633,7 @@ class _Builder:
         if not (image.literal or "").strip() and image.literal is not None:
             self.error("E316", f"task {name!r} has an empty image", path + ("image",))
         environment = self.environment(data.get("environment") or {}, path + ("environment",), context)
-        secret_env, secret_dirs = self.credentials(data.get("credentials") or {}, path + ("credentials",))
+        secret_env, secret_dirs = self.credentials(data.get("credentials") or {}, path + ("credentials",), context)
         outputs = self.outputs(data.get("outputs") or [], path + ("outputs",), context)
         files = self.files(name, data.get("files") or [], path + ("files",), context)
         resource_name = self.text(data.get("resource", "default"), path + ("resource",), "resource")
@@ -626,7 +654,7 @@ class _Builder:
                     hint=_close_hint(resource_name, profiles),
                 )
             resources = ir.Resources(resource_name)
-        mounts = self.host_mounts(data.get("volumeMounts") or [], path + ("volumeMounts",))
+        mounts = self.host_mounts(data.get("volumeMounts") or [], path + ("volumeMounts",), context)
         exit_rules = self.exit_rules(name, data.get("exitActions") or {}, path + ("exitActions",))
         checkpoints = self.checkpoints(data.get("checkpoint") or [], path + ("checkpoint",), context)
         kpis = tuple(
@@ -683,7 +711,7 @@ class _Builder:
         return tuple(out)
 
     def credentials(
-        self, value: Mapping[str, Any], path: PathKey
+        self, value: Mapping[str, Any], path: PathKey, context: _TaskContext
     ) -> tuple[tuple[ir.SecretEnv, ...], tuple[ir.SecretDir, ...]]:
         envs: list[ir.SecretEnv] = []
         dirs: list[ir.SecretDir] = []
@@ -701,6 +729,8 @@ class _Builder:
                     )
             else:
                 directory = self.text(spec, where, "credential directory")
+                if "{{" in directory:
+                    directory = self.static_path(directory, where, context)
                 if not directory.startswith("/"):
                     self.error(
                         "E319",
@@ -860,11 +890,13 @@ class _Builder:
             out.append(ir.File(file_path, contents, self.span(where)))
         return tuple(out)
 
-    def host_mounts(self, items: Sequence[Any], path: PathKey) -> tuple[ir.HostMount, ...]:
+    def host_mounts(self, items: Sequence[Any], path: PathKey, context: _TaskContext) -> tuple[ir.HostMount, ...]:
         out = []
         for index, raw in enumerate(items):
             where = path + (index,)
             text = self.text(raw, where, "volume mount")
+            if "{{" in text:
+                text = self.static_path(text, where, context)
             pieces = text.split(":")
             if len(pieces) > 2 or (len(pieces) == 2 and pieces[1] == ""):
                 self.error(
@@ -921,7 +953,7 @@ class _Builder:
         out = []
         for index, item in enumerate(items):
             where = path + (index,)
-            local = item["path"]
+            local = self.static_path(item["path"], where + ("path",), context)
             if not local.startswith("/"):
                 local = "/" + local  # OSMO's runtime prepends the slash
             frequency = self.duration(item["frequency"], where + ("frequency",), "frequency", allow_bool=False)

@@ -19,6 +19,14 @@ from typing import Literal
 
 from .errors import Span
 
+# Where OSMO puts a task's data (src/utils/job/kb_objects.py DATA_LOCATION = /osmo/data).
+OUTPUT_PATH = "/osmo/data/output"
+INPUT_ROOT = "/osmo/data/input"
+
+
+def input_path(index: int) -> str:
+    return f"{INPUT_ROOT}/{index}"
+
 
 class TokenKind(str, enum.Enum):
     """Which OSMO token a `Token` is."""

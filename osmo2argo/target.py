@@ -74,6 +74,8 @@ scheduler:
   queue: null
   priorityClassName: null
   scheduleTimeoutSeconds: null
+  kaiVersion: "0.15"            # per-group stalenessGracePeriod needs KAI 0.17
+barrierTimeoutSeconds: 1800     # how long a group member waits for its peers at the barrier
 
 retries:
   reschedule: 0                 # OSMO's max_retry_per_task (its default is 0)
@@ -152,6 +154,7 @@ class Target:
     max_dag_tasks: int
     max_bytes: int
     max_tasks: int | None
+    barrier_timeout: int = 1800
     source: str = "<built-in>"
 
     def at_least(self, version: str) -> bool:
@@ -288,6 +291,7 @@ def build_target(data: dict[str, Any], document: Document | None, file: str) -> 
         max_dag_tasks=int(limits.get("maxDagTasks", 200)),
         max_bytes=int(limits.get("maxBytes", 1048576)),
         max_tasks=limits.get("maxTasks"),
+        barrier_timeout=int(data.get("barrierTimeoutSeconds", 1800)),
         source=file,
     )
 

@@ -50,14 +50,14 @@ def lower(workflow: ir.Workflow, target: Target, kind: str = "workflow") -> Lowe
             lowered = gang.lower_group(ctx, group, bool(downstream[group.name]))
         task = lowered.dag_task
         upstream = [ctx.dag_task_name(workflow_group(workflow, name)) for name in group.upstream]
-        if len(group.tasks) > 1:  # its Service and gang object must exist before its pods
+        if len(group.tasks) > 1 or group.name in ctx.peers:  # its Service and gang object come first
             upstream.insert(0, setup)
         if upstream:
             task["depends"] = " && ".join(upstream)
         entry.append(task)
         templates.extend(lowered.templates)
         uses_verdict = uses_verdict or lowered.uses_verdict
-    if ctx.gangs:
+    if ctx.gangs or ctx.peers:
         entry.insert(0, {"name": setup, "template": gang.SETUP_TEMPLATE})
     templates.extend(gang.shared_templates(ctx))
     if uses_verdict:
@@ -90,7 +90,7 @@ def _place_helpers(ctx: Context, templates: list[model.Template]) -> None:
 
 def _workflow_warnings(ctx: Context) -> None:
     timeout = ctx.workflow.timeout
-    if timeout.exec_timeout:
+    if timeout.exec_timeout or ctx.target.default_exec_timeout:
         ctx.warn(
             "W425",
             "exec_timeout is enforced on each pod from when it starts (activeDeadlineSeconds), so "
@@ -148,10 +148,8 @@ def _manifest(ctx: Context, templates: list[model.Template]) -> model.Workflow:
     spec: model.WorkflowSpec = {"entrypoint": ENTRYPOINT}
     if target.service_account:
         spec["serviceAccountName"] = target.service_account
-    if user_labels:
-        spec["podMetadata"] = {"labels": dict(sorted(user_labels.items()))}
-        if ctx.kind == "WorkflowTemplate":  # the labels of the Workflows made from the template
-            spec["workflowMetadata"] = {"labels": dict(sorted(labels.items()))}
+    if user_labels and ctx.kind == "WorkflowTemplate":  # the labels of the Workflows made from it
+        spec["workflowMetadata"] = {"labels": dict(sorted(labels.items()))}
     repository = target.storage.get("artifactRepositoryRef")
     if repository:
         spec["artifactRepositoryRef"] = dict(repository)

@@ -55,7 +55,7 @@ def sidecars(
         if checkpoint.regex:
             if _RE2_UNSUPPORTED.search(checkpoint.regex):
                 ctx.error(
-                    "E450",
+                    "E453",
                     f"checkpoint regex {checkpoint.regex!r} uses look-arounds or back-references, "
                     "which the checkpoint uploader (rclone, Go RE2) cannot apply",
                     checkpoint.span,

@@ -21,6 +21,7 @@ class Context:
     diagnostics: list[Diagnostic] = dataclasses.field(default_factory=list)
     # Multi-task groups: (group, gang object name, scheduler backend), for the setup step.
     gangs: list[tuple[ir.Group, str, Any]] = dataclasses.field(default_factory=list)
+    peers: set[str] = dataclasses.field(default_factory=set)  # one-task groups in the peer Service
     needs_stop_template: bool = False
     backend: Any = None  # the target's scheduler backend, once worked out (schedulers.backend)
     _seen: set[Diagnostic] = dataclasses.field(default_factory=set)

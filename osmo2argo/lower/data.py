@@ -23,8 +23,8 @@ from .. import ir
 from . import model
 from .context import Context
 
-INPUT_ROOT = "/osmo/data/input"
-OUTPUT_PATH = "/osmo/data/output"
+INPUT_ROOT = ir.INPUT_ROOT
+OUTPUT_PATH = ir.OUTPUT_PATH
 _URL_RE = re.compile(r"^(?P<scheme>[a-z0-9]+)://(?P<rest>.*)$")
 
 
@@ -41,8 +41,7 @@ class Location:
         return artifact
 
 
-def input_path(index: int) -> str:
-    return f"{INPUT_ROOT}/{index}"
+input_path = ir.input_path
 
 
 def intermediate(ctx: Context, key: str) -> Location:

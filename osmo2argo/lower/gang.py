@@ -71,6 +71,14 @@ def lower_group(ctx: Context, group: ir.Group, has_downstream: bool) -> LoweredG
             group.span,
             hint="set scheduler.name (kai, volcano, kueue or coscheduling) in the target profile",
         )
+    if backend.name == "kai" and group.ignore_nonlead_status and backend.kai_version < (0, 17):
+        ctx.warn(
+            "W448",
+            f"group {group.name!r}: KAI before 0.17 evicts a gang 60 s after one of its pods stops, so a "
+            "failed non-lead takes its lead down; OSMO keeps the group while its lead runs",
+            group.span,
+            hint="with KAI 0.17 or later set scheduler.kaiVersion in the target profile",
+        )
     hosts = {task.name: host_pieces(task) for task in group.tasks}
     gang_name = schedulers.gang_name(group)
     lead = group.lead
@@ -119,14 +127,17 @@ def lower_group(ctx: Context, group: ir.Group, has_downstream: bool) -> LoweredG
             template["daemon"] = True
             step["continueOn"] = {"failed": True, "error": True}
         elif task is not lead:
+            if any(rule.action in ("COMPLETE", "FAIL") for rule in task.exit_rules):
+                ctx.warn(
+                    "W449",
+                    f"task {task.name!r}: under ignoreNonleadStatus: false a non-lead stops its group "
+                    "when Argo marks it failed; its COMPLETE and FAIL exit actions are not consulted for that",
+                    task.span,
+                )
             # Stopped by the lead's exit hook when the lead ends (Failed or Error): that must not
             # count. A failure of its own stops the lead instead, which fails the group.
             step["continueOn"] = {"failed": True, "error": True}
-            step["hooks"] = {
-                "stop-group": _stop_hook(
-                    ctx, group, f"tasks['{names.normal(task.name)}'].status == 'Failed'", lead=True
-                )
-            }
+            step["hooks"] = {"stop-group": _stop_hook(ctx, group, _failed(names.normal(task.name)), lead=True)}
         elif not group.ignore_nonlead_status:
             step["hooks"] = {"exit": _stop_hook(ctx, group, None, lead=False)}
         templates.append(template)
@@ -181,6 +192,10 @@ def _group_retry(ctx: Context, group: ir.Group) -> model.RetryStrategy | None:
     return None
 
 
+def _failed(member: str) -> str:
+    return f"tasks['{member}'].status == 'Failed' || tasks['{member}'].status == 'Error'"
+
+
 def _stop_hook(ctx: Context, group: ir.Group, expression: str | None, *, lead: bool) -> model.LifecycleHook:
     """A hook that deletes the group's running lead pod, or its running non-lead pods."""
     hook: model.LifecycleHook = {"template": STOP_TEMPLATE}
@@ -204,7 +219,17 @@ def _barrier(ctx: Context, group: ir.Group, task: ir.Task, retried: bool) -> mod
     return {
         "name": "osmo-barrier",
         "image": ctx.target.helper_image,
-        "command": ["python3", "-c", _BARRIER_SCRIPT, attempt, host_name(task), str(BARRIER_PORT), domain, *peers],
+        "command": [
+            "python3",
+            "-c",
+            _BARRIER_SCRIPT,
+            attempt,
+            str(ctx.target.barrier_timeout),
+            host_name(task),
+            str(BARRIER_PORT),
+            domain,
+            *peers,
+        ],
         "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}},
     }
 
@@ -215,7 +240,9 @@ def _barrier(ctx: Context, group: ir.Group, task: ir.Task, retried: bool) -> mod
 # from when their pods have an address (publishNotReadyAddresses).
 _BARRIER_SCRIPT = """\
 import socket, sys, threading, time
-attempt, me, port, domain, peers = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5:]
+attempt, limit, me, port, domain = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5]
+peers = sys.argv[6:]
+give_up = time.monotonic() + limit
 if attempt != '0':
     print('barrier: attempt', attempt, 'of a retried task: not waiting', flush=True)
     sys.exit(0)
@@ -237,7 +264,7 @@ def accept():
 threading.Thread(target=accept, daemon=True).start()
 pending = set(peers)
 print('barrier: waiting for', ', '.join(sorted(pending)), flush=True)
-while pending:
+while pending and time.monotonic() < give_up:
     for peer in sorted(pending):
         try:
             with socket.create_connection((peer + '.' + domain, port), timeout=2) as conn:
@@ -248,14 +275,19 @@ while pending:
             pass
     if pending:
         time.sleep(1)
-done.wait()
+if pending or not done.wait(max(0.0, give_up - time.monotonic())):
+    # OSMO stops waiting for tasks that ended; a peer that never comes cannot be told from one
+    # that ended, so after the target's barrierTimeoutSeconds the command starts anyway.
+    missing = ', '.join(sorted(pending)) or 'peers to connect'
+    print('barrier: gave up waiting after', limit, 's for', missing, flush=True)
+    sys.exit(0)
 print('barrier: all peers arrived', flush=True)
 """
 
 
 def shared_templates(ctx: Context) -> list[model.Template]:
     """The setup step's and the stop-group hook's templates, when a group needs them."""
-    if not ctx.gangs:
+    if not ctx.gangs and not ctx.peers:
         return []
     out = [_setup_template(ctx)]
     if ctx.needs_stop_template:

@@ -43,7 +43,19 @@ def lower_single(ctx: Context, group: ir.Group, has_downstream: bool) -> Lowered
     upload = has_downstream or not task.outputs or bool(filtered)
     plan = exits.plan(task, ctx.target.reschedule_limit)
     template_name = ctx.task_template(task)
-    template = tasks.task_template(ctx, group, task, template_name, upload_intermediate=upload)
+    hosts = pod_patch = metadata = None
+    if _names_itself(task):
+        # {{host:<itself>}}: OSMO gives a name that nothing answers for a lone task; here the
+        # task joins the workflow's peer Service, so its own name resolves.
+        from . import gang
+
+        ctx.peers.add(group.name)
+        hosts = {task.name: gang.host_pieces(task)}
+        pod_patch = {"hostname": gang.host_name(task), "subdomain": gang.SERVICE}
+        metadata = model.ObjectMeta(labels={ctx.label("peer"): "true"})
+    template = tasks.task_template(
+        ctx, group, task, template_name, upload_intermediate=upload, hosts=hosts, pod_patch=pod_patch, metadata=metadata
+    )
     dag_name = ctx.dag_task_name(group)
     if not plan.needs_verdict and not filtered:
         return LoweredGroup({"name": dag_name, "template": template_name}, [template])
@@ -73,6 +85,12 @@ def lower_single(ctx: Context, group: ir.Group, has_downstream: bool) -> Lowered
     )
     wrapper: model.Template = {"name": ctx.group_template(group), "dag": {"tasks": steps}}
     return LoweredGroup({"name": dag_name, "template": wrapper["name"]}, [wrapper, *templates], uses_verdict=True)
+
+
+def _names_itself(task: ir.Task) -> bool:
+    texts = [task.image, *task.command, *task.args, *(v.value for v in task.environment)]
+    texts += [f.contents for f in task.files if isinstance(f.contents, ir.Text)]
+    return any(t.kind is ir.TokenKind.HOST for text in texts for t in text.tokens())
 
 
 def _output_filter(ctx: Context, task: ir.Task, index: int, output: ir.Output) -> model.Template | None:

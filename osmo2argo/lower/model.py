@@ -51,6 +51,7 @@ class ResourceRequirements(TypedDict, total=False):
 class Container(TypedDict, total=False):
     name: str
     image: str
+    imagePullPolicy: str
     command: list[str]
     args: list[str]
     env: list[EnvVar]

@@ -37,6 +37,7 @@ class Backend:
     queue: str | None
     priority_class: str | None
     schedule_timeout: int | None
+    kai_version: tuple[int, int] = (0, 15)
 
     def pod_metadata(self, ctx: Context, group: ir.Group, gang: str) -> model.ObjectMeta:
         labels: dict[str, str] = {}
@@ -69,6 +70,10 @@ class Backend:
         members = len(group.tasks)
         if self.name == "kai":
             spec = [f"  minMember: {members}", f"  queue: {self.queue}"]
+            if group.ignore_nonlead_status and self.kai_version >= (0, 17):
+                # KAI evicts a gang whose running members fall below minMember after 60 s; OSMO
+                # keeps the group while its lead runs.
+                spec.append("  stalenessGracePeriod: -1s")
             if self.priority_class:
                 spec.append(f"  priorityClassName: {self.priority_class}")
             return _object(
@@ -125,7 +130,15 @@ def _backend(ctx: Context) -> Backend:
             f"coscheduling's PodGroup has one) ({ctx.target.source})",
             None,
         )
-    return Backend(name, scheduler_name, queue, config.get("priorityClassName"), config.get("scheduleTimeoutSeconds"))
+    major, minor = (int(x) for x in str(config.get("kaiVersion") or "0.15").split(".")[:2])
+    return Backend(
+        name,
+        scheduler_name,
+        queue,
+        config.get("priorityClassName"),
+        config.get("scheduleTimeoutSeconds"),
+        (major, minor),
+    )
 
 
 def schedule(ctx: Context, template: model.Template) -> None:
@@ -191,6 +204,7 @@ def topology_affinity(ctx: Context, group: ir.Group, task: ir.Task, template: mo
             continue
         selector = {
             "matchLabels": {
+                "workflows.argoproj.io/workflow": "{{workflow.name}}",
                 ctx.label("group"): names.label_value(group.name),
                 ctx.label(f"topology-{names.dns_label(requirement.key)}"): names.label_value(requirement.group),
             }

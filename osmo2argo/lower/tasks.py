@@ -8,10 +8,12 @@ deadlines and retries.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 from .. import ir
+from .. import labels as labels_module
 from . import checkpoints, data, exits, filters, model, names, placement, schedulers
 from .context import Context
 from .text import BRACE_PARAMETERS, ArgoText, ArgoVar
@@ -69,10 +71,15 @@ def task_template(
     for index, mount in enumerate(task.host_mounts):
         volumes.append({"name": f"host-mount-{index}", "hostPath": {"path": mount.source}})
         mounts.append({"name": f"host-mount-{index}", "mountPath": mount.destination})
+    for index, path in enumerate(platform.default_mounts if platform is not None else ()):
+        # OSMO's platform pod template mounts these on every pod of the platform.
+        volumes.append({"name": f"platform-mount-{index}", "hostPath": {"path": path}})
+        mounts.append({"name": f"platform-mount-{index}", "mountPath": path})
 
     checkpoint_sidecars = checkpoints.sidecars(ctx, task, lambda t: text.render(t, scope), volumes, mounts)
     _undocumented_fields(ctx, task)
-    container: model.Container = {"image": text.render(task.image, scope)}
+    # OSMO pulls on every start (imagePullPolicy: Always), so a moved tag is always seen.
+    container: model.Container = {"image": text.render(task.image, scope), "imagePullPolicy": "Always"}
     if task.command:
         container["command"] = [text.render(c, scope) for c in task.command]
     if task.args:
@@ -120,7 +127,13 @@ def task_template(
 def _metadata(
     ctx: Context, group: ir.Group, task: ir.Task, platform: Any, extra: model.ObjectMeta | None
 ) -> model.ObjectMeta:
-    labels = {ctx.label("task"): names.label_value(task.name)}
+    # OSMO puts the workflow's labels on task pods only (under its own labels).
+    labels = {
+        f"{ctx.target.pod_label_prefix}{key}": value
+        for key, value in ctx.workflow.labels
+        if not labels_module.key_problem(f"{ctx.target.pod_label_prefix}{key}")
+    }
+    labels[ctx.label("task")] = names.label_value(task.name)
     if not group.implicit:
         labels[ctx.label("group")] = names.label_value(group.name)
         if task.lead:
@@ -260,7 +273,7 @@ def _inputs(
 
 def dataset_version(ctx: Context, task: ir.Task, item: ir.DatasetInput) -> str:
     """The version a dataset input reads: its tag, the version an upstream group wrote, or latest."""
-    if item.dataset.tag:
+    if item.dataset.tag and item.dataset.tag != "latest":
         return item.dataset.tag
     producer = ctx.dataset_producer(task, item.dataset)
     if producer is not None:
@@ -326,7 +339,7 @@ def _deadlines(ctx: Context, task: ir.Task, template: model.Template) -> None:
     timeout = ctx.workflow.timeout
     exec_timeout = timeout.exec_timeout or ctx.target.default_exec_timeout
     if exec_timeout:
-        template["activeDeadlineSeconds"] = max(1, int(exec_timeout))
+        template["activeDeadlineSeconds"] = max(1, math.ceil(exec_timeout))
     queue_timeout = timeout.queue_timeout or ctx.target.default_queue_timeout
     if queue_timeout and ctx.target.at_least("4.1"):
-        template["pendingTimeout"] = f"{max(1, int(queue_timeout))}s"
+        template["pendingTimeout"] = f"{max(1, math.ceil(queue_timeout))}s"
