@@ -399,6 +399,21 @@ EXIT_WORKFLOW_FAILED, EXIT_WORKFLOW_ERROR = 5, 6
 @click.option("--output", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--wait", is_flag=True, help="Follow the workflow until it ends; the exit code is its result.")
 @click.option("--request-timeout", type=float, default=30.0, show_default=True, help="Seconds per API request.")
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Retries of a request that failed transiently (unreachable, timed out, 429, 5xx).",
+)
+@click.option(
+    "--max-backoff",
+    type=click.FloatRange(min=0),
+    default=20.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Longest wait between retries (jittered, doubling from 0.5 s; Retry-After is honoured up to 3x this).",
+)
 @template_options
 @report_options
 def submit_command(
@@ -416,6 +431,8 @@ def submit_command(
     output_format: str,
     wait: bool,
     request_timeout: float,
+    retries: int,
+    max_backoff: float,
     set_: tuple[str, ...],
     set_string: tuple[str, ...],
     set_env: tuple[str, ...],
@@ -455,6 +472,8 @@ def submit_command(
             context=context,
             namespace=namespace or target.namespace,
             request_timeout=request_timeout,
+            attempts=retries + 1,
+            max_backoff=max_backoff,
         )
         try:
             if via == "argo-server":

@@ -112,7 +112,14 @@ def _parametrizable(path: str, value: Any) -> bool:
         and _PARAMETRIZABLE.match(path) is not None
         and DEFERRED_BRACE not in value
         and DEFERRED_SINGLE_BRACE not in value
+        and _insertable(value)
     )
+
+
+def _insertable(value: str) -> bool:
+    """Argo inserts a parameter's value with Go's strconv.Quote, whose escapes for control and
+    non-printable characters are not JSON: such text stays in the template, never a parameter."""
+    return all(c.isprintable() or c in "\t\n" for c in value)
 
 
 def _skeleton_key(template: model.Template) -> str:

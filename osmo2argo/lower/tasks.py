@@ -115,6 +115,15 @@ def task_template(
     placement.pod_spec_patch(ctx, task, platform, patch)
     if patch:
         template["podSpecPatch"] = placement.render_patch(patch)
+        if text.has_expression_braces and ctx.target.at_least("3.7"):
+            ctx.warn(
+                "W426",
+                f"task {task.name!r} has text with `{{{{=` and its pod needs a podSpecPatch; Argo "
+                f"{ctx.target.argo_version} evaluates that patch with the task's text restored, so if what "
+                "follows `{{=` up to `}}` is not a valid Argo expression, Argo cannot create the pod",
+                task.span,
+                hint="the text itself still reaches the container unchanged when the pod is created",
+            )
     template["volumes"] = volumes
     if init_containers:
         template["initContainers"] = init_containers

@@ -49,6 +49,7 @@ class ArgoText:
 
     def __init__(self) -> None:
         self.needs_brace_parameters = False
+        self.has_expression_braces = False  # user text holds `{{=` (see gang members' podSpecPatch)
 
     def literal(self, text: str, *, before_tag: bool = False) -> str:
         """A literal string as Argo template text that Argo turns back into exactly `text`.
@@ -61,6 +62,7 @@ class ArgoText:
         if "{{" not in text:
             return text
         self.needs_brace_parameters = True
+        self.has_expression_braces = self.has_expression_braces or "{{=" in text
         return text.replace("{{", DEFERRED_BRACE)
 
     def render(self, text: ir.Text, resolve: TokenResolver) -> str:
