@@ -131,11 +131,11 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
 @template_options
 @report_options
 def validate(
-    file: str,
+    files: tuple[str, ...],
     set_: tuple[str, ...],
     set_string: tuple[str, ...],
     set_env: tuple[str, ...],
@@ -143,31 +143,36 @@ def validate(
     strict: bool,
     debug: bool,
 ) -> None:
-    """Check an OSMO spec and report every problem (exit 0 valid, 1 invalid)."""
+    """Check OSMO specs and report every problem (exit 0 all valid, 1 any invalid)."""
 
     def body() -> int:
-        from .errors import CompileError
+        from .errors import CompileError, Diagnostic
         from .pipeline import check_spec
         from .template import Variables
 
         sources: dict[str, str] = {}
-        try:
-            text, name = _read_input(file)
-            sources[name] = text
-            checked = check_spec(text, name, Variables(set_, set_string, set_env), spec_path=file, strict=strict)
-        except CompileError as exc:
-            emit_diagnostics(exc.diagnostics, sources, fmt, to_stdout=True)
-            return EXIT_INVALID
-        emit_diagnostics(checked.warnings, sources, fmt, to_stdout=True)
-        if fmt == "text":
-            tasks = len(checked.workflow.tasks())
-            groups = len(checked.workflow.groups)
-            click.echo(
-                f"{file}: valid ({tasks} task{'s' if tasks != 1 else ''} in {groups} group"
-                f"{'s' if groups != 1 else ''})",
-                err=True,
-            )
-        return EXIT_OK
+        everything: list[Diagnostic] = []
+        code = EXIT_OK
+        for file in files:
+            try:
+                text, name = _read_input(file)
+                sources[name] = text
+                checked = check_spec(text, name, Variables(set_, set_string, set_env), spec_path=file, strict=strict)
+            except CompileError as exc:
+                everything += exc.diagnostics
+                code = EXIT_INVALID
+                continue
+            everything += checked.warnings
+            if fmt == "text":
+                tasks = len(checked.workflow.tasks())
+                groups = len(checked.workflow.groups)
+                click.echo(
+                    f"{file}: valid ({tasks} task{'s' if tasks != 1 else ''} in {groups} group"
+                    f"{'s' if groups != 1 else ''})",
+                    err=True,
+                )
+        emit_diagnostics(everything, sources, fmt, to_stdout=True)
+        return code
 
     run_guarded(debug, body)
 
@@ -183,7 +188,7 @@ def _load_target(path: str | None) -> Any:
 
 
 @main.command("compile")
-@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option(
     "-o",
     "--output",
@@ -191,7 +196,8 @@ def _load_target(path: str | None) -> Any:
     default="-",
     show_default=True,
     metavar="OUT",
-    help="Write the manifest to OUT ('-': standard output). The file is replaced atomically.",
+    help="Write the manifest to OUT ('-': standard output). The file is replaced atomically. With several "
+    "specs, a pattern with {dir} and {stem}, e.g. '{dir}/{stem}.argo.yaml'.",
 )
 @click.option("--target", "target_path", type=click.Path(dir_okay=False), help="Target profile (YAML).")
 @click.option(
@@ -205,7 +211,7 @@ def _load_target(path: str | None) -> Any:
 @template_options
 @report_options
 def compile_command(
-    file: str,
+    files: tuple[str, ...],
     output: str,
     target_path: str | None,
     kind: str,
@@ -217,7 +223,10 @@ def compile_command(
     strict: bool,
     debug: bool,
 ) -> None:
-    """Compile an OSMO spec into an Argo manifest."""
+    """Compile OSMO specs into Argo manifests."""
+    patterned = "{stem}" in output or "{dir}" in output
+    if len(files) > 1 and not patterned:
+        raise click.UsageError("several specs need -o with a {stem} pattern, e.g. -o '{dir}/{stem}.argo.yaml'")
 
     def body() -> int:
         from .compiler import compile_spec
@@ -225,34 +234,45 @@ def compile_command(
         from .errors import CompileError
         from .template import Variables
 
-        sources: dict[str, str] = {}
-        try:
-            text, name = _read_input(file)
-            sources[name] = text
-            target = _load_target(target_path)
-            compiled = compile_spec(
-                text,
-                name,
-                target=target,
-                variables=Variables(set_, set_string, set_env),
-                kind=kind,
-                strict=strict,
-                spec_path=file,
-            )
-        except CompileError as exc:
-            emit_diagnostics(exc.diagnostics, sources, fmt, to_stdout=output != "-")
-            return EXIT_INVALID
-        emit_diagnostics(compiled.warnings, sources, fmt, to_stdout=output != "-")
-        if check:
-            return _check_output(output, compiled.text)
-        if output == "-":
-            sys.stdout.write(compiled.text)
-            sys.stdout.flush()
-        else:
-            write_atomically(output, compiled.text)
-        return EXIT_OK
+        code = EXIT_OK
+        target = None
+        for file in files:
+            out = _output_path(output, file) if patterned else output
+            sources: dict[str, str] = {}
+            try:
+                text, name = _read_input(file)
+                sources[name] = text
+                target = target or _load_target(target_path)
+                compiled = compile_spec(
+                    text,
+                    name,
+                    target=target,
+                    variables=Variables(set_, set_string, set_env),
+                    kind=kind,
+                    strict=strict,
+                    spec_path=file,
+                )
+            except CompileError as exc:
+                emit_diagnostics(exc.diagnostics, sources, fmt, to_stdout=out != "-")
+                code = EXIT_INVALID
+                continue
+            emit_diagnostics(compiled.warnings, sources, fmt, to_stdout=out != "-")
+            if check:
+                code = max(code, _check_output(out, compiled.text))
+            elif out == "-":
+                sys.stdout.write(compiled.text)
+                sys.stdout.flush()
+            else:
+                write_atomically(out, compiled.text)
+        return code
 
     run_guarded(debug, body)
+
+
+def _output_path(pattern: str, spec: str) -> str:
+    directory, base = os.path.split(spec)
+    stem = base.rsplit(".", 1)[0] if "." in base else base
+    return pattern.replace("{dir}", directory or ".").replace("{stem}", stem)
 
 
 def _check_output(path: str, expected: str) -> int:
