@@ -83,15 +83,23 @@ class ApiServer:
     crd_files: list[Path]
     port: int
 
-    def request(self, method: str, path: str, body: Any = None, token: str = ADMIN_TOKEN,
-                timeout: float = 30) -> tuple[int, Any]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str = ADMIN_TOKEN,
+        timeout: float = 30,
+        content_type: str = "application/json",
+    ) -> tuple[int, Any]:
+        """One API request; `content_type="application/merge-patch+json"` for a merge PATCH."""
         context = ssl.create_default_context(cadata=self.ca)
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.url + path, data=data, method=method)
         request.add_header("Authorization", f"Bearer {token}")
-        request.add_header("Content-Type", "application/json")
+        request.add_header("Content-Type", content_type)
         try:
-            with urllib.request.urlopen(request, context=context, timeout=timeout) as response:  # noqa: S310
+            with urllib.request.urlopen(request, context=context, timeout=timeout) as response:
                 raw = response.read()
                 return response.status, json.loads(raw) if raw else None
         except urllib.error.HTTPError as error:
@@ -123,15 +131,27 @@ class ApiServer:
         self.process, self.url, self.ca = started.process, started.url, started.ca
 
 
-def start_api_server(crd_files: Sequence[Path], data_dir: Path | None = None, port: int = 0,
-                     timeout: float = 300) -> ApiServer:
+def start_api_server(
+    crd_files: Sequence[Path], data_dir: Path | None = None, port: int = 0, timeout: float = 300
+) -> ApiServer:
     binary = TOOLS / "bin" / "osmo2argo-apiserver"
     if not os.access(binary, os.X_OK):
         _missing("the test API server (.tools/bin/osmo2argo-apiserver)")
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="osmo2argo-apiserver-"))
     kubeconfig = data_dir / "kubeconfig"
-    command = [str(binary), "--listen", f"127.0.0.1:{port}", "--data-dir", str(data_dir / "etcd"),
-               "--kubeconfig-out", str(kubeconfig), "--admin-token", ADMIN_TOKEN, "--readonly-token", READONLY_TOKEN]
+    command = [
+        str(binary),
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--data-dir",
+        str(data_dir / "etcd"),
+        "--kubeconfig-out",
+        str(kubeconfig),
+        "--admin-token",
+        ADMIN_TOKEN,
+        "--readonly-token",
+        READONLY_TOKEN,
+    ]
     for crd in crd_files:
         command += ["--crd-dir", str(crd)]
     log = open(data_dir / "server.log", "a")  # noqa: SIM115 - the server writes to it until stopped
