@@ -21,7 +21,7 @@ import copy
 import json
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from . import model, names
@@ -55,9 +55,11 @@ def share_templates(ctx: Context, manifest: model.Workflow) -> None:
     templates = manifest["spec"]["templates"]
     callers = _callers(templates)
     candidates = [t for t in templates if "container" in t and t["name"].startswith("task-") and t["name"] in callers]
-    classes: dict[str, list[model.Template]] = {}
+    classes: dict[tuple[Any, ...], list[tuple[model.Template, dict[str, Any]]]] = {}
     for template in candidates:
-        classes.setdefault(_skeleton_key(template), []).append(template)
+        leaves = _leaves({k: v for k, v in template.items() if k != "name"})
+        skeleton = tuple((path, _MARK if _parametrizable(path, value) else value) for path, value in leaves.items())
+        classes.setdefault(skeleton, []).append((template, leaves))
     replaced: dict[str, model.Template] = {}
     shared: list[model.Template] = []
     for members in classes.values():
@@ -67,7 +69,7 @@ def share_templates(ctx: Context, manifest: model.Workflow) -> None:
         if built is None:
             continue
         shared.append(built)
-        for member in members:
+        for member, _ in members:
             replaced[member["name"]] = built
     if not shared:
         return
@@ -95,15 +97,20 @@ def _callers(templates: list[model.Template]) -> dict[str, model.DAGTask]:
     return {name: task for name, task in callers.items() if counts[name] == 1 and "arguments" not in task}
 
 
-def _leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
-    if isinstance(value, dict):
-        for key, child in value.items():
-            yield from _leaves(child, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            yield from _leaves(child, f"{path}.{index}")
-    else:
-        yield path, value
+def _leaves(value: Any) -> dict[str, Any]:
+    """Every scalar of a JSON-like value by dotted path (empty containers count as scalars)."""
+    out: dict[str, Any] = {}
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, dict) and node:
+            prefix = f"{path}." if path else ""
+            stack.extend((f"{prefix}{key}", child) for key, child in reversed(list(node.items())))
+        elif isinstance(node, list) and node:
+            stack.extend((f"{path}.{index}", child) for index, child in reversed(list(enumerate(node))))
+        else:
+            out[path] = "{}" if node == {} else "[]" if node == [] else node
+    return out
 
 
 def _parametrizable(path: str, value: Any) -> bool:
@@ -122,12 +129,6 @@ def _insertable(value: str) -> bool:
     return all(c.isprintable() or c in "\t\n" for c in value)
 
 
-def _skeleton_key(template: model.Template) -> str:
-    body = {k: v for k, v in template.items() if k != "name"}
-    skeleton = _replace_leaves(body, lambda path, value: _MARK if _parametrizable(path, value) else value)
-    return json.dumps(skeleton, sort_keys=True)
-
-
 def _replace_leaves(value: Any, fn: Callable[[str, Any], Any], path: str = "") -> Any:
     if isinstance(value, dict):
         return {k: _replace_leaves(v, fn, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
@@ -136,11 +137,15 @@ def _replace_leaves(value: Any, fn: Callable[[str, Any], Any], path: str = "") -
     return fn(path, value)
 
 
-def _share(ctx: Context, members: list[model.Template], callers: dict[str, model.DAGTask]) -> model.Template | None:
+def _share(
+    ctx: Context, group: list[tuple[model.Template, dict[str, Any]]], callers: dict[str, model.DAGTask]
+) -> model.Template | None:
+    members = [template for template, _ in group]
+    leaves = [leaf for _, leaf in group]
     tasks = [callers[m["name"]] for m in members]
     task_names = [_osmo_name(m, ctx) for m in members]
-    leaves = [dict(_leaves({k: v for k, v in m.items() if k != "name"})) for m in members]
-    differing = [path for path in leaves[0] if len({json.dumps(leaf[path]) for leaf in leaves}) > 1]
+    first_leaves = leaves[0]
+    differing = [path for path, value in first_leaves.items() if any(leaf[path] != value for leaf in leaves)]
     substitutions: dict[str, str] = {}
     parameters: list[str] = []
     per_member: list[dict[str, str]] = [{} for _ in members]
