@@ -51,7 +51,8 @@ golden: $(STAMP)
 	$(BIN)/pytest tests/test_golden.py tests/test_graph.py --update-golden
 
 bench: $(STAMP)
-	$(BIN)/python tests/bench/run.py
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python tests/bench/run.py $(BENCH_ARGS)
 
 fuzz: $(STAMP)
 	OSMO2ARGO_FUZZ_EXAMPLES=10000 $(BIN)/pytest tests/test_properties.py -p no:cacheprovider $(PYTEST_ARGS)

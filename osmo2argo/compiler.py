@@ -6,7 +6,7 @@ import dataclasses
 import os
 from typing import Any
 
-from . import emit
+from . import emit, gc_pause
 from .errors import CompileError, Diagnostic, promote_warnings
 from .lower import lower
 from .pipeline import check_spec
@@ -23,6 +23,7 @@ class Compiled:
     warnings: list[Diagnostic]
 
 
+@gc_pause.paused()
 def compile_spec(
     text: str,
     file: str,

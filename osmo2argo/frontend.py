@@ -439,7 +439,7 @@ class _Builder:
     def groups(
         self, shapes: Sequence[_GroupShape], profiles: Mapping[str, ir.Resources], mode: str
     ) -> tuple[ir.Group, ...] | None:
-        all_tasks = {task["name"]: shape for shape in shapes for task, _ in shape.members}
+        all_tasks = frozenset(task["name"] for shape in shapes for task, _ in shape.members)
         built: list[ir.Group] = []
         for shape in shapes:
             if not shape.implicit:
@@ -460,7 +460,7 @@ class _Builder:
             names = tuple(task["name"] for task, _ in shape.members)
             tasks = []
             for (task, path), lead in zip(shape.members, leads, strict=True):
-                context = _TaskContext(task["name"], names, tuple(all_tasks), {}, 0)
+                context = _TaskContext(task["name"], names, all_tasks, {}, 0)
                 built_task = self.task(task, path, shape, lead, profiles, context, mode)
                 if built_task is not None:
                     tasks.append(built_task)
@@ -474,7 +474,7 @@ class _Builder:
     def edges(self, groups: list[ir.Group], shapes: Sequence[_GroupShape], mode: str) -> tuple[ir.Group, ...]:
         """OSMO's group DAG: task inputs (and in-workflow datasets) of any task order the whole group."""
         group_of = {task.name: group.name for group in groups for task in group.tasks}
-        declared: list[str] = []
+        declared: dict[str, int] = {}  # group name -> declaration order
         producers: dict[tuple[str | None, str], list[str]] = {}
         result: list[ir.Group] = []
         for group, shape in zip(groups, shapes, strict=True):
@@ -515,8 +515,8 @@ class _Builder:
                         producers.setdefault(output.dataset.key, [])
                         if group.name not in producers[output.dataset.key]:
                             producers[output.dataset.key].append(group.name)
-            declared.append(group.name)
-            ordered = tuple(name for name in declared if name in upstream)
+            declared[group.name] = len(declared)
+            ordered = tuple(sorted(upstream, key=declared.__getitem__))
             result.append(dataclasses.replace(group, upstream=ordered))
         return tuple(result)
 
@@ -981,7 +981,7 @@ class _TaskContext:
 
     name: str
     group_tasks: tuple[str, ...]
-    all_tasks: tuple[str, ...]
+    all_tasks: frozenset[str]
     input_keys: dict[str, int]
     input_count: int
 

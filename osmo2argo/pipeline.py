@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from . import frontend, ir, schema
+from . import frontend, gc_pause, ir, schema
 from .errors import CompileError, Diagnostic, promote_warnings
 from .template import FileReader, SourceMap, Variables, inline_localpaths, parse_env, read_local_file, render_workflow
 
@@ -23,6 +23,7 @@ class Checked:
     source_map: SourceMap
 
 
+@gc_pause.paused()
 def check_spec(
     text: str,
     file: str,

@@ -49,7 +49,7 @@ def lower(workflow: ir.Workflow, target: Target, kind: str = "workflow") -> Lowe
         else:
             lowered = gang.lower_group(ctx, group, bool(downstream[group.name]))
         task = lowered.dag_task
-        upstream = [ctx.dag_task_name(workflow_group(workflow, name)) for name in group.upstream]
+        upstream = [ctx.dag_task_name(ctx.group(name)) for name in group.upstream]
         if len(group.tasks) > 1 or group.name in ctx.peers:  # its Service and gang object come first
             upstream.insert(0, setup)
         if upstream:
@@ -69,10 +69,6 @@ def lower(workflow: ir.Workflow, target: Target, kind: str = "workflow") -> Lowe
     if any(d.is_error for d in ctx.diagnostics):
         raise CompileError(ctx.diagnostics)
     return Lowered(dict(manifest), ctx.diagnostics)
-
-
-def workflow_group(workflow: ir.Workflow, name: str) -> ir.Group:
-    return next(g for g in workflow.groups if g.name == name)
 
 
 def _place_helpers(ctx: Context, templates: list[model.Template]) -> None:

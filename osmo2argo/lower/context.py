@@ -25,6 +25,19 @@ class Context:
     needs_stop_template: bool = False
     backend: Any = None  # the target's scheduler backend, once worked out (schedulers.backend)
     _seen: set[Diagnostic] = dataclasses.field(default_factory=set)
+    # Lookups by name, so that passes over every task stay linear in the workflow's size.
+    _groups: dict[str, ir.Group] = dataclasses.field(default_factory=dict)
+    _group_of_task: dict[str, ir.Group] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._groups = {group.name: group for group in self.workflow.groups}
+        self._group_of_task = {task.name: group for group in self.workflow.groups for task in group.tasks}
+
+    def group(self, name: str) -> ir.Group:
+        return self._groups[name]
+
+    def group_of(self, task_name: str) -> ir.Group:
+        return self._group_of_task[task_name]
 
     def error(self, code: str, message: str, span: Span | None, hint: str | None = None, path: str = "$") -> None:
         self._add(Diagnostic(code, message, span, path, hint))
@@ -60,7 +73,7 @@ class Context:
 
     def dataset_producer(self, consumer: ir.Task, dataset: ir.DatasetRef) -> ir.Task | None:
         """The last task, in a group the consumer's group waits for, that writes `dataset`."""
-        group = self.workflow.group_of(consumer.name)
+        group = self.group_of(consumer.name)
         upstream = set(group.upstream)
         found = None
         for candidate in self.workflow.groups:

@@ -18,6 +18,7 @@ Three passes over the lowered manifest, each exact:
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import os
 import re
@@ -100,33 +101,42 @@ def _callers(templates: list[model.Template]) -> dict[str, model.DAGTask]:
 def _leaves(value: Any) -> dict[str, Any]:
     """Every scalar of a JSON-like value by dotted path (empty containers count as scalars)."""
     out: dict[str, Any] = {}
-    stack: list[tuple[str, Any]] = [("", value)]
-    while stack:
-        path, node = stack.pop()
+
+    def walk(node: Any, path: str) -> None:
+        # Recursion depth is the manifest's nesting (about ten), not the workflow's size.
         if isinstance(node, dict) and node:
-            prefix = f"{path}." if path else ""
-            stack.extend((f"{prefix}{key}", child) for key, child in reversed(list(node.items())))
+            for key, child in node.items():
+                walk(child, f"{path}.{key}" if path else key)
         elif isinstance(node, list) and node:
-            stack.extend((f"{path}.{index}", child) for index, child in reversed(list(enumerate(node))))
+            for index, child in enumerate(node):
+                walk(child, f"{path}.{index}")
         else:
             out[path] = "{}" if node == {} else "[]" if node == [] else node
+
+    walk(value, "")
     return out
 
 
 def _parametrizable(path: str, value: Any) -> bool:
     return (
         isinstance(value, str)
-        and _PARAMETRIZABLE.match(path) is not None
+        and _parametrizable_path(path)
         and DEFERRED_BRACE not in value
         and DEFERRED_SINGLE_BRACE not in value
         and _insertable(value)
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def _parametrizable_path(path: str) -> bool:
+    # Templates of one workflow repeat the same few dozen paths: match each once.
+    return _PARAMETRIZABLE.match(path) is not None
+
+
 def _insertable(value: str) -> bool:
     """Argo inserts a parameter's value with Go's strconv.Quote, whose escapes for control and
     non-printable characters are not JSON: such text stays in the template, never a parameter."""
-    return all(c.isprintable() or c in "\t\n" for c in value)
+    return value.isprintable() or all(c.isprintable() or c in "\t\n" for c in value)
 
 
 def _replace_leaves(value: Any, fn: Callable[[str, Any], Any], path: str = "") -> Any:
