@@ -34,9 +34,10 @@ def compile_spec(
     strict: bool = False,
     spec_path: str | None = None,
     read: FileReader = read_local_file,
+    files_root: str | None = None,
 ) -> Compiled:
     """Compile OSMO spec text; raise CompileError with every problem of the failing stage."""
-    checked = check_spec(text, file, variables, spec_path=spec_path, read=read, strict=strict)
+    checked = check_spec(text, file, variables, spec_path=spec_path, read=read, strict=strict, files_root=files_root)
     try:
         lowered = lower(checked.workflow, target or default_target(), kind)
     except CompileError as exc:

@@ -48,6 +48,7 @@ class Diagnostic:
     path: str = "$"
     hint: str | None = None
     severity: Severity = Severity.ERROR
+    quote: bool = True  # may the report quote the source line? (not for a file that is no spec at all)
 
     @property
     def is_error(self) -> bool:

@@ -32,8 +32,12 @@ def check_spec(
     spec_path: str | None = None,
     read: FileReader = read_local_file,
     strict: bool = False,
+    files_root: str | None = None,
 ) -> Checked:
-    """Validate an OSMO spec; raise CompileError listing every problem of the failing stage."""
+    """Validate an OSMO spec; raise CompileError listing every problem of the failing stage.
+
+    `files_root` is the directory `files[].localpath` must stay inside (default: the spec's).
+    """
     variables = variables or Variables()
     rendered = render_workflow(text, file, variables)
     source_map = rendered.source_map
@@ -42,7 +46,7 @@ def check_spec(
     def fail(diagnostics: list[Diagnostic]) -> CompileError:
         return CompileError(source_map.remap_all([*warnings, *diagnostics]))
 
-    localpath_problems = inline_localpaths(rendered.document, spec_path or file, read)
+    localpath_problems = inline_localpaths(rendered.document, spec_path or file, read, files_root)
     schema_problems = schema.check(rendered.document)
     if localpath_problems or schema_problems:
         raise fail(localpath_problems + schema_problems)

@@ -13,7 +13,9 @@ rendered line the column refers to.
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
@@ -56,22 +58,25 @@ def text_block(diagnostic: Diagnostic, sources: Mapping[str, str], *, colour: bo
     paint = _painter(colour)
     severity = diagnostic.severity.value
     span = diagnostic.span
-    where = f"{span.file}:{span.line}:{span.column}: " if span else ""
-    lines = [f"{paint('bold', where)}{paint(severity, f'{severity}[{diagnostic.code}]')}: {diagnostic.message}"]
-    if span is not None:
+    where = f"{_visible(span.file)}:{span.line}:{span.column}: " if span else ""
+    message = _visible(diagnostic.message, keep="\n")
+    lines = [f"{paint('bold', where)}{paint(severity, f'{severity}[{diagnostic.code}]')}: {message}"]
+    if span is not None and diagnostic.quote:
         source = _line(sources.get(span.file), span.line)
         gutter = " " * (len(str(span.line)) + 1)
         if source is not None:
-            lines.append(f" {span.line} | {_expand_tabs(source)}")
+            shown, column = _excerpt(source, span.column)
+            lines.append(f" {span.line} | {_expand_tabs(shown)}")
             if span.rendered_line is None:
-                lines.append(f"{gutter} | {_caret(source, span.column, paint)}")
+                lines.append(f"{gutter} | {_caret(shown, column, paint)}")
         if span.rendered_line is not None:
+            shown, column = _excerpt(span.rendered_line, span.column)
             lines.append(f"{gutter} = rendered from the template as:")
-            lines.append(f"{gutter} | {_expand_tabs(span.rendered_line)}")
-            lines.append(f"{gutter} | {_caret(span.rendered_line, span.column, paint)}")
+            lines.append(f"{gutter} | {_expand_tabs(shown)}")
+            lines.append(f"{gutter} | {_caret(shown, column, paint)}")
     if diagnostic.hint:
         gutter = " " * (len(str(span.line)) + 1) if span else ""
-        lines.append(f"{gutter} = hint: {diagnostic.hint}")
+        lines.append(f"{gutter} = hint: {_visible(diagnostic.hint, keep=chr(10))}")
     return "\n".join(lines) + "\n"
 
 
@@ -87,7 +92,7 @@ def github_annotation(diagnostic: Diagnostic) -> str:
         ]
     props.append(f"title={_escape_property(diagnostic.code)}")
     message = diagnostic.message + (f"\nhint: {diagnostic.hint}" if diagnostic.hint else "")
-    return f"::{kind} {','.join(props)}::{_escape_data(message)}"
+    return f"::{kind} {','.join(props)}::{_escape_data(_visible(message, keep=chr(10)))}"
 
 
 def summary(diagnostics: Sequence[Diagnostic]) -> str:
@@ -106,16 +111,48 @@ def _escape_data(text: str) -> str:
 
 
 def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+    return _escape_data(_visible(text)).replace(":", "%3A").replace(",", "%2C")
 
 
 def _line(text: str | None, number: int) -> str | None:
     if text is None or number < 1:
         return None
-    lines = text.split("\n")
+    lines = _lines(text)
     if number > len(lines):
         return None
-    return lines[number - 1].rstrip("\r")
+    return lines[number - 1]
+
+
+@functools.lru_cache(maxsize=4)
+def _lines(text: str) -> list[str]:
+    # Split once per source, not once per diagnostic; CR, CRLF and LF end lines, as in YAML.
+    return _LINE_BREAK.split(text)
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+EXCERPT_WIDTH = 160
+# C0 and C1 control characters (tab aside) and DEL: a spec's bytes must not drive the terminal or
+# the CI log (OSC 0 sets a window title, OSC 52 writes the clipboard).
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def _visible(text: str, keep: str = "") -> str:
+    """`text` with control characters replaced by U+FFFD, one for one, so carets stay aligned."""
+    if not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(lambda m: m.group() if m.group() in keep else "\ufffd", text)
+
+
+def _excerpt(line: str, column: int) -> tuple[str, int]:
+    """At most EXCERPT_WIDTH characters of `line` around `column`, and the column within them."""
+    line = _visible(line)
+    if len(line) <= EXCERPT_WIDTH:
+        return line, column
+    start = max(0, min(column - 1 - EXCERPT_WIDTH // 2, len(line) - EXCERPT_WIDTH))
+    shown = line[start : start + EXCERPT_WIDTH]
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if start + EXCERPT_WIDTH < len(line) else ""
+    return prefix + shown + suffix, column - start + len(prefix)
 
 
 def _expand_tabs(line: str) -> str:

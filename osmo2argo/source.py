@@ -14,6 +14,7 @@ scalars, the text as written, so later stages can explain YAML 1.1 surprises.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -88,14 +89,16 @@ def decode_source(raw: bytes, file: str) -> str:
                 )
             ]
         )
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+    encoding = _wide_encoding(raw)
+    if encoding is not None:
         raise CompileError(
             [
                 Diagnostic(
                     "E101",
-                    "the file is UTF-16; OSMO specs are UTF-8",
+                    f"the file is {encoding}; OSMO specs are UTF-8",
                     Span(file, 1, 1),
                     hint="re-save the file as UTF-8",
+                    quote=False,
                 )
             ]
         )
@@ -115,6 +118,23 @@ def decode_source(raw: bytes, file: str) -> str:
             ]
         ) from None
     return text.removeprefix("\ufeff")
+
+
+def _wide_encoding(raw: bytes) -> str | None:
+    """ "UTF-16"/"UTF-32" for text in those encodings (by byte-order mark, or by the NUL bytes that
+    ASCII text has in them without one), else None."""
+    if raw.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "UTF-32"
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16"
+    head = raw[:4096]
+    if head.count(0) * 4 >= len(head) > 0:  # ASCII in UTF-16 is half NULs, in UTF-32 three quarters
+        return (
+            "UTF-32 without a byte-order mark"
+            if head.count(0) * 4 >= 3 * len(head)
+            else ("UTF-16 without a byte-order mark")
+        )
+    return None
 
 
 def plain_locator(file: str, line_offset: int = 0) -> Locator:
@@ -212,14 +232,7 @@ class _Loader_:
                 parent.pending_key = _COMPLEX_KEY
                 continue
             if len(stack) >= MAX_DEPTH:
-                self.diagnostics.append(
-                    Diagnostic(
-                        "E104",
-                        f"the document nests deeper than {MAX_DEPTH} levels",
-                        self.span(event.start_mark),
-                        hint="an OSMO spec needs about ten levels; check for a generated or hostile input",
-                    )
-                )
+                self.diagnostics.append(_too_deep(self.span(event.start_mark)))
                 return None
             start = self.span(event.start_mark)
             path = self._child_path(parent)
@@ -446,6 +459,34 @@ def _json_path(path: PathKey) -> str:
     return json_path(path)
 
 
+def _too_deep(span: Span) -> Diagnostic:
+    return Diagnostic(
+        "E104",
+        f"the document nests deeper than {MAX_DEPTH} levels",
+        span,
+        hint="an OSMO spec needs about ten levels; check for a generated or hostile input",
+    )
+
+
+_READER_ERROR = re.compile(r"unacceptable character #x([0-9a-fA-F]+).*position (\d+)", re.DOTALL)
+
+
+def _reader_error(message: str, text: str, file: str, locate: Locator) -> Diagnostic:
+    """libyaml's reader refuses a character with an offset, not a line: point at the character."""
+    found = _READER_ERROR.search(message)
+    if found is None:
+        return Diagnostic("E100", f"YAML: {message}", Span(file, 1, 1))
+    offset = int(found.group(2))
+    line = text.count("\n", 0, offset)
+    column = offset - (text.rfind("\n", 0, offset) + 1)
+    return Diagnostic(
+        "E100",
+        f"YAML: the character U+{int(found.group(1), 16):04X} is not allowed in a YAML file",
+        locate(line, column),
+        hint='remove it; in a double-quoted string write it as an escape, e.g. "\\x07"',
+    )
+
+
 def _char_at(text: str, line: int, column: int) -> str:
     lines = text.split("\n", line + 1)
     return lines[line][column : column + 1] if line < len(lines) else ""
@@ -476,6 +517,8 @@ def load_yaml(text: str, file: str, locate: Locator | None = None) -> tuple[Docu
         problem = exc.problem or "invalid YAML"
         if exc.context:
             problem = f"{exc.context}: {problem}" if "while" not in exc.context else f"{problem} ({exc.context})"
+        if "maximum nesting depth" in problem:  # libyaml's own limit on flow nesting (1,000 levels)
+            raise CompileError([*loader.diagnostics, _too_deep(span)]) from None
         hint = None
         if mark is not None and _char_at(text, mark.line, mark.column) == "\t":
             hint = "YAML indentation must use spaces, not tabs"
@@ -485,7 +528,7 @@ def load_yaml(text: str, file: str, locate: Locator | None = None) -> tuple[Docu
             [*loader.diagnostics, Diagnostic("E100", f"YAML syntax: {problem}", span, hint=hint)]
         ) from None
     except yaml.YAMLError as exc:
-        raise CompileError([*loader.diagnostics, Diagnostic("E100", f"YAML: {exc}", Span(file, 1, 1))]) from None
+        raise CompileError([*loader.diagnostics, _reader_error(str(exc), text, file, locate)]) from None
     if any(d.is_error for d in loader.diagnostics):
         raise CompileError(loader.diagnostics)
     return Document(data, loader.positions, file), loader.diagnostics

@@ -14,20 +14,19 @@ skipping it keeps the common case free of Jinja's import and the child process.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
-import difflib
+import errno
 import os
-import pickle
 import re
-import select
-import signal
+import stat
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .errors import CompileError, Diagnostic, Span
-from .source import Document, Locator, json_path, load_yaml
+from .source import MAX_SOURCE_BYTES, Document, Locator, json_path, load_yaml
 
 SECTION_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9_-]*):(.*?)(?=^[a-zA-Z][a-zA-Z0-9_-]*:|\Z)", re.DOTALL | re.MULTILINE)
 ALLOWED_SECTIONS = ("workflow", "default-values", "version")
@@ -72,6 +71,7 @@ class SourceMap:
         self._rendered = rendered
         self._offset = line_offset
         self._lines: list[int] | None = None
+        self._split_source: list[str] | None = None
 
     @property
     def is_identity(self) -> bool:
@@ -80,9 +80,11 @@ class SourceMap:
     def _mapping(self) -> list[int]:
         if self._lines is None:
             assert self._rendered is not None
-            src = self._source.split("\n")
+            src = self._source_lines()
             out = self._rendered.split("\n")
             mapping: list[int | None] = [None] * len(out)
+            import difflib  # only when a diagnostic of a rendered template needs its source line
+
             matcher = difflib.SequenceMatcher(None, src, out, autojunk=False)
             for tag, i1, _, j1, j2 in matcher.get_opcodes():
                 if tag == "equal":
@@ -90,18 +92,23 @@ class SourceMap:
                         mapping[j] = i1 + (j - j1)
             # Lines a loop repeated or a variable changed: the source line whose literal parts
             # match, searching forward from the previous line (a loop's next pass jumps back).
-            skeletons = [_skeleton(line) for line in src]
+            index = _LineIndex(src)
             cursor = 0
             for j, line in enumerate(out):
                 found = mapping[j]
                 if found is None:
-                    found = _nearest_match(skeletons, line, cursor)
+                    found = index.nearest(line, cursor)
                     mapping[j] = found if found is not None else min(cursor, max(len(src) - 1, 0))
                     found = mapping[j]
                 assert found is not None
                 cursor = found
             self._lines = [m if m is not None else 0 for m in mapping]
         return self._lines
+
+    def _source_lines(self) -> list[str]:
+        if self._split_source is None:
+            self._split_source = self._source.split("\n")
+        return self._split_source
 
     def remap(self, span: Span | None) -> Span | None:
         if span is None or span.rendered_line is None or span.file != self.file or self._rendered is None:
@@ -111,7 +118,7 @@ class SourceMap:
         if not 0 <= index < len(mapping):
             return dataclasses.replace(span, rendered_line=None)
         source_index = mapping[index]
-        source_line = self._source.split("\n")[source_index] if self._source else ""
+        source_line = self._source_lines()[source_index] if self._source else ""
         rendered_line = span.rendered_line
         return Span(
             self.file,
@@ -136,16 +143,40 @@ def _skeleton(line: str) -> re.Pattern[str] | None:
     return re.compile(".*?".join(re.escape(part) for part in parts), re.DOTALL)
 
 
-def _nearest_match(skeletons: Sequence[re.Pattern[str] | None], line: str, cursor: int) -> int | None:
-    """The first matching source line at or after `cursor`, else the closest one before it."""
-    before = None
-    for index, pattern in enumerate(skeletons):
-        if pattern is None or not pattern.fullmatch(line):
-            continue
-        if index >= cursor:
-            return index
-        before = index
-    return before
+class _LineIndex:
+    """Source lines by what they can render to, for `nearest`: literal lines by their text (a dict
+    lookup), template lines as patterns. Keeps mapping linear in the template's size when a loop
+    repeats thousands of literal lines."""
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        self.literal: dict[str, list[int]] = {}
+        self.patterns: list[tuple[int, re.Pattern[str]]] = []
+        for number, line in enumerate(lines):
+            if not any(marker in line for marker in JINJA_MARKERS):
+                self.literal.setdefault(line, []).append(number)
+                continue
+            pattern = _skeleton(line)
+            if pattern is not None:
+                self.patterns.append((number, pattern))
+
+    def nearest(self, line: str, cursor: int) -> int | None:
+        """The first matching source line at or after `cursor`, else the closest one before it."""
+        after = before = None
+        literal = self.literal.get(line, [])
+        at = bisect.bisect_left(literal, cursor)
+        if at < len(literal):
+            after = literal[at]
+        if at > 0:
+            before = literal[at - 1]
+        for number, pattern in self.patterns:
+            if after is not None and number >= after:
+                break
+            if pattern.fullmatch(line):
+                if number >= cursor:
+                    after = number
+                    break
+                before = number if before is None else max(before, number)
+        return after if after is not None else before
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -155,13 +186,34 @@ class _Section:
     line: int  # 0-based line of the key in the file
 
 
+def _check_size(text: str, file: str) -> None:
+    """The size limit of decode_source, for callers that pass text (the library API)."""
+    if len(text) * 4 <= MAX_SOURCE_BYTES:  # a character is at most four bytes of UTF-8
+        return
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_SOURCE_BYTES:
+        raise CompileError(
+            [
+                Diagnostic(
+                    "E102",
+                    f"the spec is {size:,} bytes; the limit is {MAX_SOURCE_BYTES:,} bytes",
+                    Span(file, 1, 1),
+                    hint="split the workflow, or generate fewer tasks per spec",
+                    quote=False,
+                )
+            ]
+        )
+
+
 def split_sections(text: str, file: str) -> tuple[dict[str, _Section], list[Diagnostic]]:
     """OSMO's top-level split: every column-0 key starts a section (`parse_workflow_spec`)."""
     sections: dict[str, _Section] = {}
     diagnostics: list[Diagnostic] = []
+    line = counted_to = 0
     for match in SECTION_RE.finditer(text):
         key = match.group(1)
-        line = text.count("\n", 0, match.start())
+        line += text.count("\n", counted_to, match.start())  # from the previous key: linear in the text
+        counted_to = match.start()
         span = Span(file, line + 1, 1)
         if key not in ALLOWED_SECTIONS:
             diagnostics.append(
@@ -193,6 +245,7 @@ def split_sections(text: str, file: str) -> tuple[dict[str, _Section], list[Diag
                 "Workflow spec not found.",
                 Span(file, 1, 1),
                 hint="a spec starts with a top-level 'workflow:' key at column 0",
+                quote=False,  # the file is not a spec: its first line could be anything, even secrets
             )
         )
     return sections, diagnostics
@@ -323,6 +376,11 @@ def render_workflow(
     memory_limit: int = RENDER_MEMORY_LIMIT,
 ) -> Rendered:
     """Split, render and load a spec's text; raise CompileError with every template problem."""
+    _check_size(text, file)
+    # YAML reads CR and CRLF as line breaks, and Jinja renders them as LF; one form for every
+    # stage keeps the source and rendered lines comparable (CR-only files included).
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     sections, diagnostics = split_sections(text, file)
     diagnostics += check_version(sections.get("version"), file)
     defaults: Any = {}
@@ -424,6 +482,10 @@ def _template_line_from_tb(tb: Any) -> int | None:
 def _render_bounded(
     text: str, data: dict[str, Any], file: str, line_offset: int, time_limit: float, memory_limit: int
 ) -> str:
+    import pickle
+    import select
+    import signal
+
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # child: never returns
@@ -549,23 +611,39 @@ FileReader = Callable[[str], bytes]
 
 
 def read_local_file(path: str) -> bytes:
+    """The bytes of a regular file of at most MAX_SOURCE_BYTES; OSError otherwise.
+
+    A FIFO would block and a device (/dev/zero) would never end, so only regular files are read,
+    and never more than the limit plus one byte.
+    """
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise OSError(errno.EINVAL, "not a regular file")
     with open(path, "rb") as handle:
-        return handle.read()
+        raw = handle.read(MAX_SOURCE_BYTES + 1)
+    if len(raw) > MAX_SOURCE_BYTES:
+        raise OSError(errno.EFBIG, f"larger than {MAX_SOURCE_BYTES:,} bytes")
+    return raw
 
 
 def inline_localpaths(
-    document: Document, spec_path: str | None, read: FileReader = read_local_file
+    document: Document, spec_path: str | None, read: FileReader = read_local_file, files_root: str | None = None
 ) -> list[Diagnostic]:
     """Replace every `files[].localpath` with the file's text, as OSMO's CLI does before submit.
 
     Paths are relative to the spec file's directory (`paths.get_absolute_path`). OSMO's CLI reads
     them as UTF-8 text, so a file that is not UTF-8 is refused here with the same effect.
+
+    Unlike OSMO's CLI, a file must lie (after symlinks) inside `files_root`, by default the spec's
+    directory, like a container build's context: the file's text goes into the manifest and onto
+    the cluster, so a spec under review must not be able to name /proc/self/environ, a kubeconfig
+    or ~/.aws/credentials of the machine that compiles it.
     """
     diagnostics: list[Diagnostic] = []
     data = document.data.get("workflow") if isinstance(document.data, dict) else None
     if not isinstance(data, dict):
         return diagnostics
     base = os.path.dirname(os.path.abspath(spec_path)) if spec_path and spec_path != "-" else os.getcwd()
+    root = os.path.realpath(files_root or base)
     for task_path, task in _tasks_with_paths(data):
         files = task.get("files")
         if not isinstance(files, list):
@@ -591,6 +669,20 @@ def inline_localpaths(
             if not isinstance(local, str) or not local:
                 continue  # the schema reports it
             full = local if os.path.isabs(local) else os.path.join(base, local)
+            resolved = os.path.realpath(full)
+            if os.path.commonpath([root, resolved]) != root:
+                diagnostics.append(
+                    Diagnostic(
+                        "E133",
+                        f"localpath {local} is {resolved}, outside {root}; osmo2argo reads only files inside the "
+                        "spec's directory",
+                        span,
+                        json_path(where + ("localpath",)),
+                        hint="move or copy the file next to the spec, or widen the tree with --files-root DIR "
+                        "(a file's text goes into the manifest, so a path outside could carry a credential)",
+                    )
+                )
+                continue
             try:
                 raw = read(full)
             except FileNotFoundError:
