@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from typing import Any
+from typing import Any, NamedTuple
 
-from . import emit, gc_pause
+from . import emit, gc_pause, records
 from .errors import CompileError, Diagnostic, promote_warnings
 from .lower import lower
 from .pipeline import check_spec
@@ -14,8 +13,8 @@ from .target import Target, default_target
 from .template import FileReader, Variables, read_local_file
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Compiled:
+@records.typed_equality
+class Compiled(NamedTuple):
     """A compiled spec: the manifest as data and as YAML text, and the warnings."""
 
     manifest: dict[str, Any]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
 from collections.abc import Sequence
 from typing import Any
 
@@ -90,16 +89,17 @@ def write_atomically(path: str, text: str) -> None:
             out.write(text)
         return
     directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".osmo2argo-", suffix=".tmp", dir=directory)
+    # A new file beside the target (same file system, so the rename is atomic); O_EXCL makes the
+    # name ours. Not tempfile: its import costs more than the rest of writing.
+    temporary = os.path.join(directory, f".osmo2argo-{os.getpid()}-{os.urandom(4).hex()}.tmp")
+    mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
             out.write(text)
             out.flush()
             os.fsync(out.fileno())
-        if os.path.exists(path):
-            os.chmod(temporary, os.stat(path).st_mode & 0o777)
-        else:
-            os.chmod(temporary, 0o644)
+        os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -11,9 +11,11 @@ express on this target, E5xx target profile, W1xx-W4xx warnings of the same stag
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 from collections.abc import Iterable
+from typing import NamedTuple
+
+from . import records
 
 
 class Severity(str, enum.Enum):
@@ -23,8 +25,8 @@ class Severity(str, enum.Enum):
     WARNING = "warning"
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Span:
+@records.typed_equality
+class Span(NamedTuple):
     """A position in a source file: 1-based line and column, as editors count.
 
     `rendered_line` is set when the spec is a Jinja template whose rendered text differs from the
@@ -38,8 +40,8 @@ class Span:
     rendered_line: str | None = None
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Diagnostic:
+@records.typed_equality
+class Diagnostic(NamedTuple):
     """One problem: a stable code, a message, where it is and a hint that names the fix."""
 
     code: str
@@ -81,4 +83,4 @@ def raise_if_errors(diagnostics: list[Diagnostic]) -> None:
 
 def promote_warnings(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     """`--strict`: every warning becomes an error with the same code."""
-    return [dataclasses.replace(d, severity=Severity.ERROR) for d in diagnostics]
+    return [d._replace(severity=Severity.ERROR) for d in diagnostics]

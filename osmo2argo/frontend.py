@@ -10,13 +10,13 @@ Every problem found is reported; the IR is only returned when there are none.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
-from . import ir, labels
+from . import ir, labels, records
 from .errors import CompileError, Diagnostic, Severity, Span
 from .source import Document, PathKey, json_path
 from .tokens import split_tokens
@@ -40,11 +40,11 @@ LAX_TRUE = {"1", "on", "t", "true", "y", "yes"}
 LAX_FALSE = {"0", "off", "f", "false", "n", "no"}
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Options:
+@records.typed_equality
+class Options(NamedTuple):
     """What the command line adds to the spec: `--set-env` variables."""
 
-    set_env: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    set_env: Mapping[str, str] = MappingProxyType({})  # read-only, so one empty default can be shared
 
 
 def k8s_name(name: str) -> str:
@@ -517,7 +517,7 @@ class _Builder:
                             producers[output.dataset.key].append(group.name)
             declared[group.name] = len(declared)
             ordered = tuple(sorted(upstream, key=declared.__getitem__))
-            result.append(dataclasses.replace(group, upstream=ordered))
+            result.append(group._replace(upstream=ordered))
         return tuple(result)
 
     def _produced_later(self, dataset: ir.DatasetRef, groups: Sequence[ir.Group], consumer: ir.Group) -> bool:
@@ -966,24 +966,42 @@ class _Builder:
         return tuple(out)
 
 
-@dataclasses.dataclass(slots=True)
 class _GroupShape:
-    name: str
-    path: PathKey
-    data: Mapping[str, Any]
-    members: Sequence[tuple[Mapping[str, Any], PathKey]]
-    implicit: bool
+    __slots__ = ("data", "implicit", "members", "name", "path")
+
+    def __init__(
+        self,
+        name: str,
+        path: PathKey,
+        data: Mapping[str, Any],
+        members: Sequence[tuple[Mapping[str, Any], PathKey]],
+        implicit: bool,
+    ) -> None:
+        self.name = name
+        self.path = path
+        self.data = data
+        self.members = members
+        self.implicit = implicit
 
 
-@dataclasses.dataclass(slots=True)
 class _TaskContext:
     """What token resolution needs to know about the task being built."""
 
-    name: str
-    group_tasks: tuple[str, ...]
-    all_tasks: frozenset[str]
-    input_keys: dict[str, int]
-    input_count: int
+    __slots__ = ("all_tasks", "group_tasks", "input_count", "input_keys", "name")
+
+    def __init__(
+        self,
+        name: str,
+        group_tasks: tuple[str, ...],
+        all_tasks: frozenset[str],
+        input_keys: dict[str, int],
+        input_count: int,
+    ) -> None:
+        self.name = name
+        self.group_tasks = group_tasks
+        self.all_tasks = all_tasks
+        self.input_keys = input_keys
+        self.input_count = input_count
 
 
 def _b64decode(text: str) -> bytes | None:

@@ -12,11 +12,11 @@ literal.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 from fractions import Fraction
-from typing import Literal
+from typing import Literal, NamedTuple
 
+from . import records
 from .errors import Span
 
 # Where OSMO puts a task's data (src/utils/job/kb_objects.py DATA_LOCATION = /osmo/data).
@@ -37,23 +37,23 @@ class TokenKind(str, enum.Enum):
     HOST = "host"
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Token:
+@records.typed_equality
+class Token(NamedTuple):
     """An OSMO special token: `{{output}}`, `{{input:i}}`, `{{workflow_id}}`, `{{host:task}}`.
 
     `index` is the resolved input index for INPUT; `task` the task name for HOST.
     """
 
     kind: TokenKind
-    index: int = -1
+    index: int = -1  # type: ignore[assignment]  # a field, not tuple.index
     task: str = ""
 
 
 Part = str | Token
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Text:
+@records.typed_equality
+class Text(NamedTuple):
     """User text: literal strings and tokens, in order."""
 
     parts: tuple[Part, ...]
@@ -84,8 +84,8 @@ class Text:
         return "".join(out)
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Topology:
+@records.typed_equality
+class Topology(NamedTuple):
     """One `topology` requirement: tasks sharing `group` share one value of the `key` label."""
 
     key: str
@@ -94,8 +94,8 @@ class Topology:
     span: Span | None = None
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Resources:
+@records.typed_equality
+class Resources(NamedTuple):
     """A resource profile; None means "not set" (the target profile's default applies)."""
 
     name: str
@@ -113,8 +113,8 @@ class Resources:
         return dict(self.spans).get(field) or self.span
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class EnvVar:
+@records.typed_equality
+class EnvVar(NamedTuple):
     """An environment variable with a literal (token-bearing) value."""
 
     name: str
@@ -122,8 +122,8 @@ class EnvVar:
     span: Span | None = None
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class SecretEnv:
+@records.typed_equality
+class SecretEnv(NamedTuple):
     """`credentials: {cred: {ENV: key}}`: ENV comes from key `key` of credential `credential`."""
 
     name: str
@@ -132,8 +132,8 @@ class SecretEnv:
     span: Span | None = None
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class SecretDir:
+@records.typed_equality
+class SecretDir(NamedTuple):
     """`credentials: {cred: /dir}`: every key of the credential becomes a file in /dir."""
 
     credential: str
@@ -141,29 +141,29 @@ class SecretDir:
     span: Span | None = None
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class TaskInput:
+@records.typed_equality
+class TaskInput(NamedTuple):
     """Another task's output: of this workflow (`workflow_id` None) or of an earlier one."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # a field, not tuple.index
     task: str
     workflow_id: str | None
     regex: str | None
     span: Span | None = None
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class UrlInput:
+@records.typed_equality
+class UrlInput(NamedTuple):
     """Data at a storage URL, downloaded to `{{input:index}}`."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # a field, not tuple.index
     url: Text
     regex: str | None
     span: Span | None = None
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class DatasetRef:
+@records.typed_equality
+class DatasetRef(NamedTuple):
     """`[bucket/]name[:tag]`; bucket None means the target's default dataset bucket."""
 
     bucket: str | None
@@ -179,11 +179,11 @@ class DatasetRef:
         return f"{text}:{self.tag}" if self.tag else text
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class DatasetInput:
+@records.typed_equality
+class DatasetInput(NamedTuple):
     """A dataset version, downloaded to `{{input:index}}`."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # a field, not tuple.index
     dataset: DatasetRef
     regex: str | None
     span: Span | None = None
@@ -192,8 +192,8 @@ class DatasetInput:
 Input = TaskInput | UrlInput | DatasetInput
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class UrlOutput:
+@records.typed_equality
+class UrlOutput(NamedTuple):
     """`{{output}}` uploaded to a storage URL."""
 
     url: Text
@@ -201,8 +201,8 @@ class UrlOutput:
     span: Span | None = None
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class DatasetOutput:
+@records.typed_equality
+class DatasetOutput(NamedTuple):
     """`{{output}}` uploaded as a new version of a dataset."""
 
     dataset: DatasetRef
@@ -213,8 +213,8 @@ class DatasetOutput:
 Output = UrlOutput | DatasetOutput
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class File:
+@records.typed_equality
+class File(NamedTuple):
     """A file placed at `path`: text with tokens, or exact bytes (base64 contents)."""
 
     path: Text
@@ -222,8 +222,8 @@ class File:
     span: Span | None = None
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class HostMount:
+@records.typed_equality
+class HostMount(NamedTuple):
     """A host path mounted into the container (`volumeMounts`)."""
 
     source: str
@@ -234,8 +234,8 @@ class HostMount:
 ExitActionName = Literal["COMPLETE", "FAIL", "RESCHEDULE"]
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class ExitRule:
+@records.typed_equality
+class ExitRule(NamedTuple):
     """One `exitActions` entry; rules are tried in order, the first whose ranges hold the code wins."""
 
     action: ExitActionName
@@ -246,8 +246,8 @@ class ExitRule:
         return any(low <= code <= high for low, high in self.ranges)
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Checkpoint:
+@records.typed_equality
+class Checkpoint(NamedTuple):
     """Periodic upload of a local directory while the task runs, plus a final one."""
 
     path: str
@@ -257,17 +257,17 @@ class Checkpoint:
     span: Span | None = None
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Kpi:
+@records.typed_equality
+class Kpi(NamedTuple):
     """An undocumented OSMO KPI: a file under `{{output}}` reported under `index`."""
 
-    index: str
+    index: str  # type: ignore[assignment]  # a field, not tuple.index
     path: str
     span: Span | None = None
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Task:
+@records.typed_equality
+class Task(NamedTuple):
     """One container, with every OSMO field resolved."""
 
     name: str
@@ -298,8 +298,8 @@ class Task:
         return dict(self.spans).get(field) or self.span
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Group:
+@records.typed_equality
+class Group(NamedTuple):
     """Tasks that start together; `implicit` for the one-task group of a tasks-mode workflow."""
 
     name: str
@@ -320,8 +320,8 @@ class Group:
         return len(self.tasks) > 1 and self.barrier
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Timeout:
+@records.typed_equality
+class Timeout(NamedTuple):
     """Per-group timeouts in seconds; None means the target's default."""
 
     exec_timeout: Fraction | None  # seconds; None: the target's default
@@ -331,8 +331,8 @@ class Timeout:
     queue_span: Span | None = None
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Workflow:
+@records.typed_equality
+class Workflow(NamedTuple):
     """A whole validated workflow; tasks-mode workflows hold one implicit group per task."""
 
     name: str

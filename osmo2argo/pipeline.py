@@ -7,15 +7,15 @@ stage that reports an error and raises one CompileError with every diagnostic of
 
 from __future__ import annotations
 
-import dataclasses
+from typing import NamedTuple
 
-from . import frontend, gc_pause, ir, schema
+from . import frontend, gc_pause, ir, records, schema
 from .errors import CompileError, Diagnostic, promote_warnings
 from .template import FileReader, SourceMap, Variables, inline_localpaths, parse_env, read_local_file, render_workflow
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Checked:
+@records.typed_equality
+class Checked(NamedTuple):
     """A valid spec: its IR and the warnings found on the way."""
 
     workflow: ir.Workflow

@@ -11,12 +11,10 @@ that branch's errors are shown.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
+import os
 from collections.abc import Iterator
-from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import fastcheck
@@ -32,12 +30,16 @@ _PACKAGE_SCHEMA_DIR = "schema"
 
 def schema_text(name: str) -> str:
     """The text of a packaged schema (`osmo-workflow` or `target`)."""
+    # Plain os.path, not importlib.resources: this runs on every start-up, and importlib.resources
+    # pulls in pathlib, zipfile and tempfile (a tenth of `validate`'s time).
     filename = f"{name}.schema.json"
-    packaged = resources.files("osmo2argo").joinpath(_PACKAGE_SCHEMA_DIR).joinpath(filename)
-    if packaged.is_file():
-        return packaged.read_text(encoding="utf-8")
-    # An editable install or a source checkout: the schema sits at the top of the repository.
-    return (Path(__file__).resolve().parent.parent / "schema" / filename).read_text(encoding="utf-8")
+    here = os.path.dirname(os.path.abspath(__file__))
+    packaged = os.path.join(here, _PACKAGE_SCHEMA_DIR, filename)
+    if not os.path.isfile(packaged):
+        # An editable install or a source checkout: the schema sits at the top of the repository.
+        packaged = os.path.join(os.path.dirname(here), "schema", filename)
+    with open(packaged, encoding="utf-8") as handle:
+        return handle.read()
 
 
 @functools.cache
@@ -131,6 +133,8 @@ def _diagnostic(error: ValidationError, document: Document, code_prefix: str) ->
             if child and child.key_span:
                 span = child.key_span
             message = f"{where} has an unknown field '{extra}'"
+            import difflib  # error path only
+
             close = difflib.get_close_matches(extra, known, n=1, cutoff=0.6)
             hint = f"did you mean '{close[0]}'?" if close else f"known fields: {', '.join(known)}"
     elif kind == "enum":

@@ -13,13 +13,13 @@ scalars, the text as written, so later stages can explain YAML 1.1 surprises.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
+from . import records
 from .errors import CompileError, Diagnostic, Severity, Span
 
 MAX_SOURCE_BYTES = 16 * 1024 * 1024
@@ -46,8 +46,8 @@ _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class NodeInfo:
+@records.typed_equality
+class NodeInfo(NamedTuple):
     """Where a value came from: its span, its key's span, and for scalars the text as written."""
 
     span: Span
@@ -56,8 +56,8 @@ class NodeInfo:
     plain: bool = False
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Document:
+@records.typed_equality
+class Document(NamedTuple):
     """Loaded YAML data plus a JSON-path → NodeInfo index."""
 
     data: Any

@@ -133,6 +133,8 @@ def submit(
     submission = secrets.token_hex(8)
     key = submission_label(label_prefix)
     body["metadata"].setdefault("labels", {})[key] = submission
+    if not body["metadata"].get("name") and body["metadata"].get("generateName"):
+        body["metadata"]["name"] = body["metadata"].pop("generateName") + submission[:5]
     plural = plural_of(body)
     attempt = 0
     while True:
@@ -151,7 +153,17 @@ def submit(
             return _submitted(created, namespace, dry_run, attempt)
         except Exception as exc:  # noqa: BLE001 - classified below; unknown kinds are re-raised
             problem = classify(exc, namespace, plural, body)
+            if problem.error.status == 409 and attempt > 1 and not dry_run:
+                mine = _find(api, namespace, plural, key, submission, connection)
+                if mine is not None:
+                    return _submitted(mine, namespace, dry_run, attempt)
+            if problem.error.status == 404 and not _ready(api, connection):
+                problem = Problem(SubmitError("the API server is starting (not ready yet)", status=503), True)
             if not problem.transient or attempt >= connection.attempts:
+                if problem.transient and not dry_run:  # the last create may have landed too
+                    existing = _find(api, namespace, plural, key, submission, connection)
+                    if existing is not None:
+                        return _submitted(existing, namespace, dry_run, attempt)
                 raise problem.error from None
             # The create may have reached the server: look before trying again.
             if not dry_run:
@@ -159,6 +171,16 @@ def submit(
                 if existing is not None:
                     return _submitted(existing, namespace, dry_run, attempt)
             sleep(backoff(attempt, problem.retry_after, connection.max_backoff))
+
+
+def _ready(api: Any, connection: Connection) -> bool:
+    """Whether the API server says it is ready (/readyz); a 404 while it is not may be a start-up artefact."""
+    try:
+        request = api.api_client.param_serialize("GET", "/readyz", auth_settings=["BearerToken"])
+        response = api.api_client.call_api(*request, _request_timeout=connection.request_timeout)
+    except Exception:  # noqa: BLE001 - unreachable: not ready
+        return False
+    return response.status == 200 or response.status in (401, 403)  # 401/403: cannot tell, keep the old reading
 
 
 def _submitted(created: dict[str, Any], namespace: str, dry_run: bool, attempts: int) -> Submitted:
@@ -387,14 +409,28 @@ def submit_via_argo_server(
     *,
     verify_ssl: bool = True,
     dry_run: bool = False,
+    request_timeout: float = 30.0,
 ) -> Submitted:
     """Create the Workflow through the Argo Server's API with hera's WorkflowsService."""
+    import functools
+
     from hera.exceptions import HeraException
     from hera.workflows import WorkflowsService
     from hera.workflows.models import Workflow, WorkflowCreateRequest
 
+    model = Workflow.model_validate(manifest)
+    dropped = dropped_fields(manifest, model.model_dump(by_alias=True, exclude_none=True, mode="json"))
+    if dropped:
+        raise SubmitError(
+            f"hera's models would drop {', '.join(dropped[:5])} on the way to the Argo Server",
+            hint="submit with --via kubernetes (the default), which sends the manifest as compiled",
+        )
     service = WorkflowsService(host=url, token=token, verify_ssl=verify_ssl, namespace=namespace)
-    request = WorkflowCreateRequest(workflow=Workflow.model_validate(manifest), server_dry_run=dry_run or None)
+    # hera sets no timeout on its requests: a silent server would hang the submit for ever.
+    service.session.request = functools.partial(  # type: ignore[method-assign]
+        service.session.request, timeout=request_timeout
+    )
+    request = WorkflowCreateRequest(workflow=model, server_dry_run=dry_run or None)
     try:
         created = service.create_workflow(request, namespace=namespace)
     except HeraException as exc:
@@ -407,3 +443,18 @@ def submit_via_argo_server(
     except Exception as exc:  # noqa: BLE001 - network failures of the Argo Server path
         raise SubmitError(f"cannot reach the Argo Server at {url}: {_short(str(exc))}") from None
     return Submitted(created.metadata.name or "", namespace, created.metadata.uid, dry_run, 1)
+
+
+def dropped_fields(sent: Any, kept: Any, path: str = "") -> list[str]:
+    """Paths of `sent` that a model round trip (`kept`) lost: fields hera does not know."""
+    if isinstance(sent, dict) and isinstance(kept, dict):
+        lost = [f"{path}.{key}".lstrip(".") for key in sent if key not in kept]
+        for key in sent:
+            if key in kept:
+                lost += dropped_fields(sent[key], kept[key], f"{path}.{key}")
+        return lost
+    if isinstance(sent, list) and isinstance(kept, list):
+        lost = [f"{path}[{index}]" for index in range(len(kept), len(sent))]  # items hera left out
+        pairs = enumerate(zip(sent, kept, strict=False))
+        return lost + [item for index, (a, b) in pairs for item in dropped_fields(a, b, f"{path}[{index}]")]
+    return []

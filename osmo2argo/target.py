@@ -8,12 +8,11 @@ profile (`--target FILE`, schema `schema/target.schema.json`). The built-in prof
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
-from . import schema
+from . import records, schema
 from .errors import CompileError, Diagnostic
 from .source import Document, load_yaml
 from .units import UnitError, parse_duration, parse_quantity
@@ -95,8 +94,8 @@ limits:
 ARGO_VERSIONS = ("3.6", "3.7", "4.0", "4.1")
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Platform:
+@records.typed_equality
+class Platform(NamedTuple):
     """Where a resource profile's pods run, and what they may do there."""
 
     name: str
@@ -111,16 +110,16 @@ class Platform:
     default_mounts: tuple[str, ...]
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Credential:
+@records.typed_equality
+class Credential(NamedTuple):
     """The Secret that holds an OSMO credential, and its keys when the profile lists them."""
 
     secret: str
     keys: tuple[str, ...] | None
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Target:
+@records.typed_equality
+class Target(NamedTuple):
     """A validated target profile."""
 
     argo_version: str

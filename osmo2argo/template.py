@@ -15,16 +15,17 @@ skipping it keeps the common case free of Jinja's import and the child process.
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import errno
+import math
 import os
 import re
 import stat
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
+from . import records
 from .errors import CompileError, Diagnostic, Span
 from .source import MAX_SOURCE_BYTES, Document, Locator, json_path, load_yaml
 
@@ -34,13 +35,14 @@ ALLOWED_SECTIONS = ("workflow", "default-values", "version")
 SHIELDED_TOKEN_RE = re.compile(r"{{(uuid|workflow_id|output|input:[^}]+|host:[^}]+)}}")
 JINJA_MARKERS = ("{{", "{%", "{#")
 
-RENDER_TIME_LIMIT_S = 2.0
+RENDER_TIME_LIMIT_S = 2.0  # CPU seconds of the render process (a busy machine does not shorten it)
+RENDER_WALL_FACTOR = 5  # and, as a backstop, this many times as many seconds of wall-clock time
 RENDER_MEMORY_LIMIT = 512 * 1024 * 1024
 RENDER_OUTPUT_LIMIT = 16 * 1024 * 1024
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Variables:
+@records.typed_equality
+class Variables(NamedTuple):
     """What the user set on the command line (`--set`, `--set-string`, `--set-env`)."""
 
     set: Sequence[str] = ()
@@ -48,8 +50,8 @@ class Variables:
     set_env: Sequence[str] = ()
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Rendered:
+@records.typed_equality
+class Rendered(NamedTuple):
     """The rendered `workflow` section, loaded, plus how to map its lines back to the source."""
 
     document: Document
@@ -116,7 +118,7 @@ class SourceMap:
         index = span.line - self._offset - 1
         mapping = self._mapping()
         if not 0 <= index < len(mapping):
-            return dataclasses.replace(span, rendered_line=None)
+            return span._replace(rendered_line=None)
         source_index = mapping[index]
         source_line = self._source_lines()[source_index] if self._source else ""
         rendered_line = span.rendered_line
@@ -128,7 +130,7 @@ class SourceMap:
         )
 
     def remap_all(self, diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:
-        return [dataclasses.replace(d, span=self.remap(d.span)) for d in diagnostics]
+        return [d._replace(span=self.remap(d.span)) for d in diagnostics]
 
 
 _JINJA_EXPRESSION = re.compile(r"{{.*?}}|{#.*?#}")
@@ -179,8 +181,8 @@ class _LineIndex:
         return after if after is not None else before
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Section:
+@records.typed_equality
+class _Section(NamedTuple):
     key: str
     text: str
     line: int  # 0-based line of the key in the file
@@ -418,7 +420,9 @@ def render_workflow(
         document, warnings = load_yaml(section.text, file, _section_locator(file, section.line))
         return Rendered(document, source_map, diagnostics + warnings)
 
-    rendered = _render_bounded(shielded, {**data, **tokens}, file, section.line, time_limit, memory_limit)
+    rendered = _render_bounded(
+        shielded, {**data, **tokens}, file, section.line, time_limit, memory_limit, source=section.text
+    )
     source_map = SourceMap(file, section.text, rendered, section.line)
     rendered_lines = rendered.split("\n")
 
@@ -480,7 +484,14 @@ def _template_line_from_tb(tb: Any) -> int | None:
 
 
 def _render_bounded(
-    text: str, data: dict[str, Any], file: str, line_offset: int, time_limit: float, memory_limit: int
+    text: str,
+    data: dict[str, Any],
+    file: str,
+    line_offset: int,
+    time_limit: float,
+    memory_limit: int,
+    *,
+    source: str | None = None,
 ) -> str:
     import pickle
     import select
@@ -493,6 +504,7 @@ def _render_bounded(
         code = 0
         try:
             _limit_memory(memory_limit)
+            _limit_cpu(time_limit)
             result = _render_in_child(text, data, RENDER_OUTPUT_LIMIT)
             payload = pickle.dumps(result)
             with os.fdopen(write_fd, "wb") as out:
@@ -502,7 +514,7 @@ def _render_bounded(
         os._exit(code)
     os.close(write_fd)
     chunks: list[bytes] = []
-    deadline = time.monotonic() + time_limit
+    deadline = time.monotonic() + time_limit * RENDER_WALL_FACTOR
     timed_out = False
     with os.fdopen(read_fd, "rb") as pipe:
         while True:
@@ -519,14 +531,16 @@ def _render_bounded(
             chunks.append(chunk)
     if timed_out:
         os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
+    _, status = os.waitpid(pid, 0)
+    out_of_cpu = os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXCPU
     span = Span(file, line_offset + 1, 1)
-    if timed_out:
+    if timed_out or out_of_cpu:
+        spent = f"{time_limit:g} s of CPU" if out_of_cpu else f"{time_limit * RENDER_WALL_FACTOR:g} s"
         raise CompileError(
             [
                 Diagnostic(
                     "E121",
-                    f"rendering the template took longer than {time_limit:g} s and was stopped",
+                    f"rendering the template took longer than {spent} and was stopped",
                     span,
                     "$.workflow",
                     hint="look for a loop over a huge range or a recursive macro",
@@ -537,16 +551,16 @@ def _render_bounded(
         kind, payload = pickle.loads(b"".join(chunks))  # noqa: S301 - our own child wrote it
     except Exception:  # noqa: BLE001 - the child died (memory limit) before it could answer
         return _interpret("memory", None, file, line_offset, memory_limit)
-    return _interpret(str(kind), payload, file, line_offset, memory_limit)
+    return _interpret(str(kind), payload, file, line_offset, memory_limit, source or text)
 
 
-def _interpret(kind: str, payload: Any, file: str, line_offset: int, memory_limit: int) -> str:
+def _interpret(kind: str, payload: Any, file: str, line_offset: int, memory_limit: int, source: str = "") -> str:
     if kind == "ok":
         assert isinstance(payload, str)
         return payload
     span = Span(file, line_offset + 1, 1)
     if kind in ("syntax", "security", "undefined", "error") and payload[1]:
-        span = Span(file, line_offset + payload[1], 1)
+        span = Span(file, line_offset + payload[1], _column_of_name(payload[0], source, payload[1]))
     if kind == "syntax":
         diag = Diagnostic("E120", f"Jinja syntax: {payload[0]}", span, "$.workflow")
     elif kind == "undefined":
@@ -589,6 +603,26 @@ def _interpret(kind: str, payload: Any, file: str, line_offset: int, memory_limi
     else:
         diag = Diagnostic("E126", f"Jinja: {payload[0]}", span, "$.workflow")
     raise CompileError([diag])
+
+
+def _column_of_name(message: str, source: str, line: int) -> int:
+    """The column of the name Jinja complains about ("'x' is undefined") on its template line, else 1."""
+    quoted = re.match(r"'([^']+)'", message)
+    lines = source.split("\n")
+    if quoted is None or not 0 < line <= len(lines):
+        return 1
+    found = re.search(rf"(?<![\w.]){re.escape(quoted.group(1))}(?!\w)", lines[line - 1])
+    return found.start() + 1 if found else 1
+
+
+def _limit_cpu(seconds: float) -> None:
+    """Stop this (forked, so far idle) process with SIGXCPU after `seconds` of CPU time."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on POSIX
+        return
+    limit = max(1, math.ceil(seconds))  # the kernel counts whole seconds
+    resource.setrlimit(resource.RLIMIT_CPU, (limit, limit + 1))
 
 
 def _limit_memory(extra: int) -> None:

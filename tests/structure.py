@@ -24,8 +24,11 @@ def problems(manifest: dict[str, Any]) -> list[str]:
     found: list[str] = []
     spec = manifest["spec"]
     metadata = manifest["metadata"]
+    # A name is at most 63 characters (Argo's validate: "must not be more than 63 characters
+    # long"); a generateName prefix at most 58, since Kubernetes appends 5 random characters.
     name = metadata.get("name") or metadata.get("generateName", "")
-    if not name or len(name.rstrip("-")) > 58 or not DNS_SUBDOMAIN.fullmatch(name.rstrip("-")):
+    limit = 63 if metadata.get("name") else 58
+    if not name or len(name.rstrip("-")) > limit or not DNS_SUBDOMAIN.fullmatch(name.rstrip("-")):
         found.append(f"workflow name {name!r}")
     for where in (metadata.get("labels") or {}, (spec.get("podMetadata") or {}).get("labels") or {}):
         found += _labels(where, "labels")

@@ -17,9 +17,8 @@ import shlex
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from osmo2argo.cli import main
+from .cli_runner import run_cli
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 CASES = sorted(p for p in GOLDEN.iterdir() if (p / "input.yaml").is_file()) if GOLDEN.is_dir() else []
@@ -33,11 +32,10 @@ def run_case(case: Path) -> tuple[int, str, str]:
         for line in (case / "args").read_text(encoding="utf-8").splitlines():
             if line.strip() and not line.startswith("#"):
                 args += shlex.split(line)
-    runner = CliRunner()
     previous = os.getcwd()
     os.chdir(case)
     try:
-        result = runner.invoke(main, args, catch_exceptions=False, env={"NO_COLOR": "1"})
+        result = run_cli(args, env={"NO_COLOR": "1"})
     finally:
         os.chdir(previous)
     return result.exit_code, result.stdout, result.stderr

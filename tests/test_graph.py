@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Literal
 
 import pytest
-from click.testing import CliRunner
 
 from osmo2argo import ir
-from osmo2argo.cli import main
 from osmo2argo.graph import dot_text, mermaid_text, render, safe_ids, short_url
 from osmo2argo.pipeline import check_spec
 
+from .cli_runner import run_cli
 from .conftest import require_shared_examples, shared_examples
 from .test_examples import VARIABLES, stand_in_reader
 
@@ -428,21 +427,21 @@ def test_graphviz_accepts_the_dot_output() -> None:
 def test_cli_prints_mermaid_by_default(tmp_path: Path) -> None:
     spec = tmp_path / "spec.yaml"
     spec.write_text(GROUPS, encoding="utf-8")
-    result = CliRunner().invoke(main, ["graph", str(spec)])
+    result = run_cli(["graph", str(spec)])
     assert result.exit_code == 0, result.stderr
     assert result.stdout == graph_of(GROUPS)
     assert result.stderr == ""
 
 
 def test_cli_prints_dot_and_reads_stdin() -> None:
-    result = CliRunner().invoke(main, ["graph", "-", "--format", "dot"], input=GROUPS)
+    result = run_cli(["graph", "-", "--format", "dot"], input=GROUPS)
     assert result.exit_code == 0, result.stderr
     assert result.stdout == graph_of(GROUPS, "dot")
 
 
 def test_cli_takes_template_variables() -> None:
     spec = GROUPS.replace("name: pipe", "name: {{ wf_name }}")
-    result = CliRunner().invoke(main, ["graph", "-", "--format", "dot", "--set-string", "wf_name=renamed"], input=spec)
+    result = run_cli(["graph", "-", "--format", "dot", "--set-string", "wf_name=renamed"], input=spec)
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith('digraph "renamed" {\n')
 
@@ -463,7 +462,7 @@ workflow:
     outputs:
     - dataset: {name: ds}
 """
-    result = CliRunner().invoke(main, ["graph", "-"], input=spec, env={"NO_COLOR": "1"})
+    result = run_cli(["graph", "-"], input=spec, env={"NO_COLOR": "1"})
     assert result.exit_code == 0, result.stderr
     assert "W301" in result.stderr
     # Read before it is written: the reader gets the version from before the run, so one data node.
@@ -479,7 +478,7 @@ workflow:
 
 def test_cli_reports_an_invalid_spec_on_stderr_with_exit_1() -> None:
     spec = GROUPS.replace("- task: fetch", "- task: fetchh")
-    result = CliRunner().invoke(main, ["graph", "-"], input=spec, env={"NO_COLOR": "1"})
+    result = run_cli(["graph", "-"], input=spec, env={"NO_COLOR": "1"})
     assert result.exit_code == 1
     assert result.stdout == ""
     assert "E311" in result.stderr
@@ -487,13 +486,13 @@ def test_cli_reports_an_invalid_spec_on_stderr_with_exit_1() -> None:
 
 
 def test_cli_reports_a_missing_file_with_exit_1(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["graph", str(tmp_path / "absent.yaml")], env={"NO_COLOR": "1"})
+    result = run_cli(["graph", str(tmp_path / "absent.yaml")], env={"NO_COLOR": "1"})
     assert result.exit_code == 1
     assert "E109" in result.stderr
 
 
 def test_cli_rejects_an_unknown_format() -> None:
-    result = CliRunner().invoke(main, ["graph", "-", "--format", "svg"], input=GROUPS)
+    result = run_cli(["graph", "-", "--format", "svg"], input=GROUPS)
     assert result.exit_code == 2
 
 

@@ -79,10 +79,7 @@ def test_to_hera_refuses_fields_hera_would_drop() -> None:
 
     spec = (ROOT / "tests" / "examples" / "hello.yaml").read_text(encoding="utf-8")
     spec = spec.replace("  tasks:", "  timeout:\n    queue_timeout: 1h\n  tasks:")
-    target = default_target()
-    import dataclasses
-
-    newer = dataclasses.replace(target, argo_version="4.1")
+    newer = default_target()._replace(argo_version="4.1")
     with pytest.raises(CompileError) as caught:
         to_hera(spec, "hello.yaml", target=newer, variables=Variables())
     assert caught.value.diagnostics[0].code == "E460"

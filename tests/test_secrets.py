@@ -301,7 +301,7 @@ setattr(patched, "{function}", exploding)
 from osmo2argo.cli import main
 
 sys.argv[0] = "osmo2argo"
-main()
+sys.exit(main())
 """
 
 
@@ -385,6 +385,23 @@ def test_localpath_cannot_pull_the_environment_into_the_manifest(planted: dict[s
     assert_no_marker("compile with localpath: /proc/self/environ", run.stdout, run.stderr)
     assert run.code == 1
     assert run.err.count("error[E133]") == 4, run.err
+
+
+def test_files_root_widens_the_tree_localpath_may_read(tmp_path: Path) -> None:
+    """--files-root DIR lets a spec in a subdirectory read a shared file above it, and only that tree."""
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "run.sh").write_text("echo shared\n")
+    (tmp_path / "specs").mkdir()
+    spec = tmp_path / "specs" / "wf.yaml"
+    spec.write_text(
+        "workflow:\n  name: wf\n  tasks:\n  - name: a\n    image: ubuntu:24.04\n    command: [sh, /tmp/run.sh]\n"
+        "    files:\n    - path: /tmp/run.sh\n      localpath: ../scripts/run.sh\n"
+    )
+    refused = run_cli(["compile", str(spec)], timeout=TIMEOUT_S)
+    assert refused.code == 1 and "error[E133]" in refused.err, refused.err
+    allowed = run_cli(["compile", str(spec), "--files-root", str(tmp_path)], timeout=TIMEOUT_S)
+    assert allowed.code == 0, allowed.err
+    assert "echo shared" in allowed.out
 
 
 def test_a_spec_symlinked_to_the_environment_is_not_echoed(planted: dict[str, str], tmp_path: Path) -> None:

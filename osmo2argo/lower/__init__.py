@@ -6,10 +6,9 @@ directly, in a canonical order, so that the same spec, target and flags give the
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any
+from typing import Any, NamedTuple
 
-from .. import ir, labels
+from .. import ir, labels, records
 from ..errors import CompileError, Diagnostic
 from ..target import Target
 from . import exits, gang, groups, limits, model, names
@@ -19,8 +18,8 @@ KINDS = {"workflow": "Workflow", "workflowtemplate": "WorkflowTemplate"}
 ENTRYPOINT = "main"
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Lowered:
+@records.typed_equality
+class Lowered(NamedTuple):
     """A lowered workflow: the manifest and the lowering's warnings."""
 
     manifest: dict[str, Any]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from .. import ir
@@ -11,27 +10,47 @@ from ..target import Target
 from . import names
 
 
-@dataclasses.dataclass
 class Context:
     """One compilation's lowering state. Passes add diagnostics here instead of raising."""
 
-    workflow: ir.Workflow
-    target: Target
-    kind: str = "Workflow"
-    diagnostics: list[Diagnostic] = dataclasses.field(default_factory=list)
-    # Multi-task groups: (group, gang object name, scheduler backend), for the setup step.
-    gangs: list[tuple[ir.Group, str, Any]] = dataclasses.field(default_factory=list)
-    peers: set[str] = dataclasses.field(default_factory=set)  # one-task groups in the peer Service
-    needs_stop_template: bool = False
-    backend: Any = None  # the target's scheduler backend, once worked out (schedulers.backend)
-    _seen: set[Diagnostic] = dataclasses.field(default_factory=set)
-    # Lookups by name, so that passes over every task stay linear in the workflow's size.
-    _groups: dict[str, ir.Group] = dataclasses.field(default_factory=dict)
-    _group_of_task: dict[str, ir.Group] = dataclasses.field(default_factory=dict)
+    __slots__ = (
+        "_group_of_task",
+        "_groups",
+        "_seen",
+        "backend",
+        "diagnostics",
+        "gangs",
+        "kind",
+        "needs_stop_template",
+        "peers",
+        "target",
+        "workflow",
+    )
 
-    def __post_init__(self) -> None:
-        self._groups = {group.name: group for group in self.workflow.groups}
-        self._group_of_task = {task.name: group for group in self.workflow.groups for task in group.tasks}
+    def __init__(
+        self,
+        workflow: ir.Workflow,
+        target: Target,
+        kind: str = "Workflow",
+        diagnostics: list[Diagnostic] | None = None,
+        gangs: list[tuple[ir.Group, str, Any]] | None = None,
+        peers: set[str] | None = None,
+        needs_stop_template: bool = False,
+        backend: Any = None,
+    ) -> None:
+        self.workflow = workflow
+        self.target = target
+        self.kind = kind
+        self.diagnostics: list[Diagnostic] = [] if diagnostics is None else diagnostics
+        # Multi-task groups: (group, gang object name, scheduler backend), for the setup step.
+        self.gangs: list[tuple[ir.Group, str, Any]] = [] if gangs is None else gangs
+        self.peers: set[str] = set() if peers is None else peers  # one-task groups in the peer Service
+        self.needs_stop_template = needs_stop_template
+        self.backend = backend  # the target's scheduler backend, once worked out (schedulers.backend)
+        self._seen: set[Diagnostic] = set()
+        # Lookups by name, so that passes over every task stay linear in the workflow's size.
+        self._groups = {group.name: group for group in workflow.groups}
+        self._group_of_task = {task.name: group for group in workflow.groups for task in group.tasks}
 
     def group(self, name: str) -> ir.Group:
         return self._groups[name]

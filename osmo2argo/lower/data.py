@@ -15,11 +15,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
-from .. import ir
+from .. import ir, records
 from . import model
 from .context import Context
 
@@ -28,8 +27,8 @@ OUTPUT_PATH = ir.OUTPUT_PATH
 _URL_RE = re.compile(r"^(?P<scheme>[a-z0-9]+)://(?P<rest>.*)$")
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Location:
+@records.typed_equality
+class Location(NamedTuple):
     """A storage location as an Argo artifact location (one of s3/gcs/azure)."""
 
     kind: str  # "s3", "gcs" or "azure"

@@ -15,18 +15,18 @@ On Argo:
 
 from __future__ import annotations
 
-import dataclasses
 import functools
+from typing import NamedTuple
 
-from .. import ir
+from .. import ir, records
 from . import model
 from .context import Context
 
 EXIT_CODES = range(256)  # what a container can exit with
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class ExitPlan:
+@records.typed_equality
+class ExitPlan(NamedTuple):
     """The outcome of every possible exit code of one task."""
 
     succeed: frozenset[int]

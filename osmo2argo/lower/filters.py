@@ -14,8 +14,9 @@ to substitute.
 from __future__ import annotations
 
 import base64
-import dataclasses
+from typing import NamedTuple
 
+from .. import records
 from . import model
 
 # For each input: if Argo downloaded a single object as the file {{input:i}}, move it to
@@ -61,8 +62,8 @@ def encode(regex: str) -> str:
     return base64.b64encode(regex.encode("utf-8")).decode("ascii")
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class InputFix:
+@records.typed_equality
+class InputFix(NamedTuple):
     """What the input helper does for one input: place a single object, and/or filter."""
 
     path: str

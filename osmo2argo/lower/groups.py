@@ -11,20 +11,20 @@ Multi-task groups (co-scheduling, peer names, lead semantics) are built by lower
 
 from __future__ import annotations
 
-import dataclasses
-
 from .. import ir
 from . import data, exits, filters, model, names, tasks
 from .context import Context
 
 
-@dataclasses.dataclass
 class LoweredGroup:
     """The entry-DAG task of a group and the templates it needs."""
 
-    dag_task: model.DAGTask
-    templates: list[model.Template]
-    uses_verdict: bool = False
+    __slots__ = ("dag_task", "templates", "uses_verdict")
+
+    def __init__(self, dag_task: model.DAGTask, templates: list[model.Template], uses_verdict: bool = False) -> None:
+        self.dag_task = dag_task
+        self.templates = templates
+        self.uses_verdict = uses_verdict
 
 
 def downstream_groups(workflow: ir.Workflow) -> dict[str, list[str]]:

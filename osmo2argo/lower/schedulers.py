@@ -20,16 +20,15 @@ workflow's setup step before any member pod, and only member templates carry thi
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any
+from typing import Any, NamedTuple
 
-from .. import ir
+from .. import ir, records
 from . import model, names
 from .context import Context
 
 
-@dataclasses.dataclass(frozen=True)
-class Backend:
+@records.typed_equality
+class Backend(NamedTuple):
     """One gang scheduler as the target configures it."""
 
     name: str
