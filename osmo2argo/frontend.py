@@ -10,6 +10,7 @@ Every problem found is reported; the IR is only returned when there are none.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
@@ -161,26 +162,35 @@ class _Builder:
                 merged.append(part)
         return ir.Text(tuple(merged), self.span(path))
 
-    def static_path(self, raw: str, path: PathKey, task: _TaskContext) -> str:
+    def static_path(self, raw: str, path: PathKey, task: _TaskContext) -> str | None:
         """A path with OSMO's path tokens ({{output}}, {{input:i}}) replaced, as OSMO substitutes
-        tokens in every field of a task."""
+        tokens in every field of a task; None (after an E332) when it holds any other `{{`."""
+        if "{{" not in raw:
+            return raw
         out = []
         for part in self.user_text(raw, path, task).parts:
-            if isinstance(part, str):
+            if isinstance(part, str) and "{{" in part:
+                # No OSMO token, yet Argo would read it as a variable, and a path has no quoting.
+                self._path_token_error(raw, path)
+                return None
+            elif isinstance(part, str):
                 out.append(part)
             elif part.kind is ir.TokenKind.OUTPUT:
                 out.append(ir.OUTPUT_PATH)
             elif part.kind is ir.TokenKind.INPUT:
                 out.append(ir.input_path(part.index))
             else:
-                self.error(
-                    "E332",
-                    f"{raw!r}: only {{{{output}}}} and {{{{input:...}}}} can be part of this path",
-                    path,
-                    hint="a path here is fixed when the pod starts",
-                )
-                out.append("")
+                self._path_token_error(raw, path)
+                return None
         return "".join(out)
+
+    def _path_token_error(self, raw: str, path: PathKey) -> None:
+        self.error(
+            "E332",
+            f"{raw!r}: only {{{{output}}}} and {{{{input:...}}}} can be part of this path",
+            path,
+            hint="a path here is fixed when the pod starts, and Argo would read any other {{...}} as its own variable",
+        )
 
     def _token(self, raw: str, key: str, path: PathKey, task: _TaskContext) -> ir.Token | None:
         if key == "output":
@@ -362,12 +372,25 @@ class _Builder:
         if not value:
             return ir.Timeout(None, None, self.span(path))
         return ir.Timeout(
-            self.duration(value.get("exec_timeout"), path + ("exec_timeout",), "exec_timeout"),
-            self.duration(value.get("queue_timeout"), path + ("queue_timeout",), "queue_timeout"),
+            self.whole_seconds(value.get("exec_timeout"), path + ("exec_timeout",), "exec_timeout"),
+            self.whole_seconds(value.get("queue_timeout"), path + ("queue_timeout",), "queue_timeout"),
             self.span(path),
             exec_span=self.span(path + ("exec_timeout",)) if "exec_timeout" in value else None,
             queue_span=self.span(path + ("queue_timeout",)) if "queue_timeout" in value else None,
         )
+
+    def whole_seconds(self, value: Any, path: PathKey, field: str) -> Fraction | None:
+        """A timeout: Argo's deadlines count whole seconds, so a fraction is rounded up, and said."""
+        seconds = self.duration(value, path, field)
+        if seconds is not None and seconds.denominator != 1:
+            rounded = max(1, math.ceil(seconds))
+            self.warn(
+                "W205",
+                f"{field}: {value} is not a whole number of seconds; Argo's deadline will be {rounded} s",
+                path,
+                hint=f"write {rounded}s",
+            )
+        return seconds
 
     def duration(self, value: Any, path: PathKey, field: str, *, allow_bool: bool = True) -> Fraction | None:
         """OSMO's TimeoutSpec/CheckpointSpec durations; 0 and unset mean "not given"."""
@@ -704,11 +727,24 @@ class _Builder:
             merged[key] = (raw, path)
         out = []
         for key, (text, where) in merged.items():
-            if not key or "=" in key:
-                self.error("E318", f"environment variable name {key!r} is not valid", where, key=True)
+            if not self._env_name_ok(key, where):
                 continue
             out.append(ir.EnvVar(key, self.user_text(text, where, context), self.span(where)))
         return tuple(out)
+
+    def _env_name_ok(self, name: str, where: PathKey) -> bool:
+        if not name or "=" in name:
+            self.error("E318", f"environment variable name {name!r} is not valid", where, key=True)
+            return False
+        if "{{" in name:
+            self.error(
+                "E318",
+                f"environment variable name {name!r} holds '{{{{', which Argo would read as a variable",
+                where,
+                key=True,
+            )
+            return False
+        return True
 
     def credentials(
         self, value: Mapping[str, Any], path: PathKey, context: _TaskContext
@@ -719,6 +755,8 @@ class _Builder:
             where = path + (credential,)
             if isinstance(spec, dict):
                 for env_name, key in spec.items():
+                    if not self._env_name_ok(str(env_name), where + (env_name,)):
+                        continue
                     envs.append(
                         ir.SecretEnv(
                             env_name,
@@ -728,9 +766,9 @@ class _Builder:
                         )
                     )
             else:
-                directory = self.text(spec, where, "credential directory")
-                if "{{" in directory:
-                    directory = self.static_path(directory, where, context)
+                directory = self.static_path(self.text(spec, where, "credential directory"), where, context)
+                if directory is None:
+                    continue
                 if not directory.startswith("/"):
                     self.error(
                         "E319",
@@ -894,9 +932,9 @@ class _Builder:
         out = []
         for index, raw in enumerate(items):
             where = path + (index,)
-            text = self.text(raw, where, "volume mount")
-            if "{{" in text:
-                text = self.static_path(text, where, context)
+            text = self.static_path(self.text(raw, where, "volume mount"), where, context)
+            if text is None:
+                continue
             pieces = text.split(":")
             if len(pieces) > 2 or (len(pieces) == 2 and pieces[1] == ""):
                 self.error(
@@ -954,6 +992,8 @@ class _Builder:
         for index, item in enumerate(items):
             where = path + (index,)
             local = self.static_path(item["path"], where + ("path",), context)
+            if local is None:
+                continue
             if not local.startswith("/"):
                 local = "/" + local  # OSMO's runtime prepends the slash
             frequency = self.duration(item["frequency"], where + ("frequency",), "frequency", allow_bool=False)

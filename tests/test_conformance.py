@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, Phase, given, settings
 
 from osmo2argo import emit
 from osmo2argo.compiler import compile_spec
@@ -23,28 +24,72 @@ from osmo2argo.target import load_target
 from .argo_tools import ApiServer, lint, require_argo
 from .conftest import ROOT, shared_examples
 from .generate.shapes import SHAPES, spec
+from .strategies import osmo_specs
 from .test_examples import TARGET_FILE, VARIABLES, stand_in_reader
+from .test_properties import KAI_TARGET
 
 pytestmark = pytest.mark.conformance
 
 
 def golden_manifests() -> list[tuple[str, dict[str, Any]]]:
-    return [(p.parent.name, yaml.safe_load(p.read_text(encoding="utf-8")))
-            for p in sorted((ROOT / "golden").glob("*/output.yaml"))]
+    return [
+        (p.parent.name, yaml.safe_load(p.read_text(encoding="utf-8")))
+        for p in sorted((ROOT / "golden").glob("*/output.yaml"))
+    ]
 
 
 def example_manifests() -> list[tuple[str, dict[str, Any]]]:
     target = load_target(TARGET_FILE.read_text(encoding="utf-8"), str(TARGET_FILE))
     out = []
     for example in shared_examples():
-        compiled = compile_spec(example.read_text(encoding="utf-8"), example.name, target=target,
-                                variables=VARIABLES, spec_path=str(example), read=stand_in_reader)
+        compiled = compile_spec(
+            example.read_text(encoding="utf-8"),
+            example.name,
+            target=target,
+            variables=VARIABLES,
+            spec_path=str(example),
+            read=stand_in_reader,
+        )
         out.append((example.stem, compiled.manifest))
     return out
 
 
 def scale_manifests(size: int = 5000) -> list[tuple[str, dict[str, Any]]]:
     return [(f"{shape}-{size}", compile_spec(spec(shape, size), f"{shape}.yaml").manifest) for shape in SHAPES]
+
+
+GENERATED_SPECS = 300
+
+
+def generated_manifests(count: int = GENERATED_SPECS) -> list[tuple[str, dict[str, Any]]]:
+    """`count` specs from the property tests' strategy (a fixed seed: the same specs every run),
+    compiled for the default target and, one in three, for KAI as WorkflowTemplates."""
+    cases: list[tuple[str, dict[str, Any]]] = []
+
+    @settings(
+        max_examples=count,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.generate],
+    )
+    @given(osmo_specs())
+    def collect(spec: tuple[str, object]) -> None:
+        on_kai = len(cases) % 3 == 2
+        compiled = compile_spec(
+            spec[0],
+            "spec.yaml",
+            target=KAI_TARGET if on_kai else None,
+            kind="workflowtemplate" if on_kai else "workflow",
+        )
+        name = f"generated-{len(cases):03d}"
+        if on_kai:  # lint refuses two WorkflowTemplates of one name in a run; specs may share one
+            compiled.manifest["metadata"]["name"] = name
+        cases.append((name, compiled.manifest))
+
+    collect()
+    return cases
 
 
 def checkable(cases: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
@@ -97,6 +142,16 @@ def test_examples_lint(tmp_path: Path) -> None:
 
 def test_examples_dry_run(api_server: ApiServer) -> None:
     assert_dry_runs(api_server, checkable(example_manifests()))
+
+
+def test_generated_specs_lint_and_dry_run(api_server: ApiServer, tmp_path: Path) -> None:
+    generated = generated_manifests()
+    assert len(generated) == GENERATED_SPECS
+    # Specs with a queue_timeout need Argo 4.1's pendingTimeout, which no built tool knows.
+    cases = checkable(generated)
+    assert len(cases) >= GENERATED_SPECS * 0.9, f"only {len(cases)} of {GENERATED_SPECS} are checkable"
+    assert_lints(cases, tmp_path)
+    assert_dry_runs(api_server, cases)
 
 
 def test_workflows_at_argos_limits(api_server: ApiServer, tmp_path: Path) -> None:

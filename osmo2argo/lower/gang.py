@@ -71,6 +71,14 @@ def lower_group(ctx: Context, group: ir.Group, has_downstream: bool) -> LoweredG
             group.span,
             hint="set scheduler.name (kai, volcano, kueue or coscheduling) in the target profile",
         )
+    if backend.name == "kueue":
+        ctx.warn(
+            "W442",
+            f"group {group.name!r}: Kueue admits its {len(group.tasks)} pods together but does not place "
+            "them; they all run at once only if Kueue waits for pods to be ready",
+            group.span,
+            hint="enable waitForPodsReady in Kueue's configuration for all-or-nothing starts",
+        )
     if backend.name == "kai" and group.ignore_nonlead_status and backend.kai_version < (0, 17):
         ctx.warn(
             "W448",
@@ -84,7 +92,7 @@ def lower_group(ctx: Context, group: ir.Group, has_downstream: bool) -> LoweredG
     lead = group.lead
     templates: list[model.Template] = []
     steps: list[model.DAGTask] = []
-    uses_verdict = False
+    uses_verdict = by_affinity = False
     for task in group.tasks:
         template_name = ctx.task_template(task)
         upload = has_downstream or not task.outputs
@@ -120,8 +128,8 @@ def lower_group(ctx: Context, group: ir.Group, has_downstream: bool) -> LoweredG
                 )
         if group.has_barrier:
             template.setdefault("initContainers", []).append(_barrier(ctx, group, task, retried))
-        if task.resources.topology:
-            schedulers.topology_affinity(ctx, group, task, template)
+        if task.resources.topology and schedulers.topology_affinity(ctx, group, task, template):
+            by_affinity = True
         step: model.DAGTask = {"name": names.normal(task.name), "template": template_name}
         if task is not lead and group.ignore_nonlead_status:
             template["daemon"] = True
@@ -176,6 +184,15 @@ def lower_group(ctx: Context, group: ir.Group, has_downstream: bool) -> LoweredG
                 "are supported on single-task groups",
                 task.span,
             )
+    if by_affinity:
+        ctx.warn(
+            "W441",
+            f"group {group.name!r}: its topology requirements become pod affinity, which is greedy: the "
+            "first member placed picks the domain (rack, block...), and the others wait if it has no room; "
+            "OSMO's scheduler picks a domain that fits the whole group",
+            group.span,
+            hint="keep the domains' free capacity in mind, or use `preferred` requirements",
+        )
     ctx.gangs.append((group, gang_name, backend))
     group_template: model.Template = {"name": ctx.group_template(group), "dag": {"tasks": steps}}
     retry = _group_retry(ctx, group)
@@ -197,7 +214,7 @@ def _failed(member: str) -> str:
 
 
 def _stop_hook(ctx: Context, group: ir.Group, expression: str | None, *, lead: bool) -> model.LifecycleHook:
-    """A hook that deletes the group's running lead pod, or its running non-lead pods."""
+    """A hook that deletes the group's unfinished (Pending or Running) lead pod, or its unfinished non-lead pods."""
     hook: model.LifecycleHook = {"template": STOP_TEMPLATE}
     if expression is not None:
         hook["expression"] = expression
@@ -352,7 +369,8 @@ def _stop_template(ctx: Context) -> model.Template:
                 "kubectl",
                 "delete",
                 "pods",
-                "--field-selector=status.phase=Running",
+                # Pending pods too (a lead still in its init containers); finished ones keep their logs.
+                "--field-selector=status.phase!=Succeeded,status.phase!=Failed",
                 "--namespace={{workflow.namespace}}",
                 "--selector",
                 selector,

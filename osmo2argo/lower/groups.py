@@ -11,6 +11,8 @@ Multi-task groups (co-scheduling, peer names, lead semantics) are built by lower
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from .. import ir
 from . import data, exits, filters, model, names, tasks
 from .context import Context
@@ -88,9 +90,17 @@ def lower_single(ctx: Context, group: ir.Group, has_downstream: bool) -> Lowered
 
 
 def _names_itself(task: ir.Task) -> bool:
-    texts = [task.image, *task.command, *task.args, *(v.value for v in task.environment)]
-    texts += [f.contents for f in task.files if isinstance(f.contents, ir.Text)]
-    return any(t.kind is ir.TokenKind.HOST for text in texts for t in text.tokens())
+    """Whether any text of the task (command, file, URL, path...) holds a {{host:...}} token."""
+    return any(t.kind is ir.TokenKind.HOST for text in _texts(task) for t in text.tokens())
+
+
+def _texts(value: object) -> Iterator[ir.Text]:
+    # Records are tuples: walk every field, so a text field added to the IR is never missed.
+    if isinstance(value, ir.Text):
+        yield value
+    elif isinstance(value, tuple):
+        for item in value:
+            yield from _texts(item)
 
 
 def _output_filter(ctx: Context, task: ir.Task, index: int, output: ir.Output) -> model.Template | None:

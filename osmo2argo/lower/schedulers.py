@@ -187,8 +187,10 @@ def check_topology_keys(ctx: Context, task: ir.Task) -> None:
             )
 
 
-def topology_affinity(ctx: Context, group: ir.Group, task: ir.Task, template: model.Template) -> None:
-    """OSMO `topology`: tasks sharing (key, group) share one value of the key's node label."""
+def topology_affinity(ctx: Context, group: ir.Group, task: ir.Task, template: model.Template) -> bool:
+    """OSMO `topology`: tasks sharing (key, group) share one value of the key's node label.
+    Whether any pod affinity was added (a requirement without partners needs none)."""
+    added = False
     for requirement in task.resources.topology:
         label = ctx.target.topology_labels.get(requirement.key)
         if label is None:
@@ -221,6 +223,8 @@ def topology_affinity(ctx: Context, group: ir.Group, task: ir.Task, template: mo
             pod_affinity.setdefault("preferredDuringSchedulingIgnoredDuringExecution", []).append(
                 {"weight": 100, "podAffinityTerm": term}
             )
+        added = True
+    return added
 
 
 def _object(api: str, kind: str, name: str, owner: str, spec: list[str], labels: dict[str, str] | None = None) -> str:

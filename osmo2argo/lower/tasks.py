@@ -176,6 +176,15 @@ def _environment(ctx: Context, task: ir.Task, scope: TaskScope, text: ArgoText) 
         env.append({"name": variable.name, "value": text.render(variable.value, scope)})
     for secret in task.secret_env:
         credential = ctx.target.secret_for(secret.credential)
+        if credential.keys is not None and secret.key not in credential.keys:
+            # OSMO refuses this at submit; on Argo the pod would hang in CreateContainerConfigError.
+            ctx.error(
+                "E415",
+                f"credential {secret.credential!r} has no key {secret.key!r}; the target profile lists "
+                + ", ".join(map(repr, credential.keys)),
+                secret.span,
+                hint=f"use one of those keys, or add it under credentials.{secret.credential}.keys in the target",
+            )
         env.append({"name": secret.name, "valueFrom": {"secretKeyRef": {"name": credential.secret, "key": secret.key}}})
     if no_gpu:
         # OSMO hides the node's GPUs from containers that requested none.

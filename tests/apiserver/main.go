@@ -5,10 +5,13 @@
 // maxItems, CEL and strict field validation as a real cluster.
 //
 // It serves only the apiextensions.k8s.io API and the custom resources of
-// the CRDs it is given: no core API (Namespaces, ConfigMaps, Secrets, RBAC,
-// SelfSubjectAccessReview), no admission plugins, no controllers. Namespaced
-// custom resources can be created in any namespace name, since nothing
-// checks that the Namespace exists.
+// the CRDs it is given: no core API (Namespaces, ConfigMaps, Secrets, RBAC),
+// no admission plugins, no controllers. Namespaced custom resources can be
+// created in any namespace name, since nothing checks that the Namespace
+// exists. The exception is a shim (argo_server_shim.go) answering the few
+// core calls `argo server` makes, so tests can run a real Argo Server on it:
+// GET of the ConfigMap workflow-controller-configmap (empty) in any
+// namespace, SelfSubjectAccessReview, and Events (accepted, not stored).
 //
 // Usage:
 //
