@@ -9,7 +9,9 @@ rendering in a forked child process (time, memory and output size), so a hostile
 a diagnostic instead of a hung or exhausted compiler.
 
 A section without Jinja markup is not rendered at all: for such text Jinja is the identity, and
-skipping it keeps the common case free of Jinja's import and the child process.
+skipping it keeps the common case free of Jinja's import and the child process. A section whose
+only markup is `{{ name }}` of plain default-values is filled in directly (`substitute_names`),
+with Jinja's exact output; everything else goes to Jinja.
 """
 
 from __future__ import annotations
@@ -420,9 +422,11 @@ def render_workflow(
         document, warnings = load_yaml(section.text, file, _section_locator(file, section.line))
         return Rendered(document, source_map, diagnostics + warnings)
 
-    rendered = _render_bounded(
-        shielded, {**data, **tokens}, file, section.line, time_limit, memory_limit, source=section.text
-    )
+    rendered = substitute_names(shielded, {**data, **tokens}, RENDER_OUTPUT_LIMIT)
+    if rendered is None:
+        rendered = _render_bounded(
+            shielded, {**data, **tokens}, file, section.line, time_limit, memory_limit, source=section.text
+        )
     source_map = SourceMap(file, section.text, rendered, section.line)
     rendered_lines = rendered.split("\n")
 
@@ -435,6 +439,57 @@ def render_workflow(
     except CompileError as exc:
         raise CompileError([*diagnostics, *source_map.remap_all(exc.diagnostics)]) from None
     return Rendered(document, source_map, diagnostics + warnings)
+
+
+# -- the fast path: templates that only name variables -----------------------------------------
+
+# `{{ name }}` with spaces or tabs around the name: the only Jinja construct substitute_names takes.
+_NAME_EXPRESSION_RE = re.compile(r"{{[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*}}")
+# Names Jinja's parser reads as literals or operators, never as variables.
+_JINJA_WORDS = frozenset(
+    ("true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is", "if", "else")
+)
+_PLAIN_VALUES = (str, int, float, bool, type(None))
+
+
+def substitute_names(text: str, data: Mapping[str, Any], output_limit: int) -> str | None:
+    """What Jinja renders for `text`, if its only markup is `{{ name }}` of defined plain values
+    (text, numbers, booleans, null); None otherwise, and the caller renders with Jinja.
+
+    Most templated specs only fill in default-values; this spares them Jinja's import (about
+    100 ms) and the child process, with Jinja's exact output: str() of each value, and one
+    trailing newline dropped (Jinja's keep_trailing_newline=False). Anything else (filters,
+    attributes, blocks, comments, undefined names, a value that is a list or mapping) returns None,
+    so every error and every other construct is Jinja's own."""
+    pieces: list[str] = []
+    size = 0
+    start = 0
+    for match in _NAME_EXPRESSION_RE.finditer(text):
+        name = match.group(1)
+        value = data.get(name, _MISSING)
+        if name in _JINJA_WORDS or value is _MISSING or type(value) not in _PLAIN_VALUES:
+            return None
+        literal = text[start : match.start()]
+        # A `{` just before: Jinja's expression would start one brace earlier (`{{{ a }}`).
+        if literal.endswith("{") or any(marker in literal for marker in JINJA_MARKERS):
+            return None
+        try:
+            rendered = str(value)
+        except ValueError:  # an int beyond Python's str() digit limit: Jinja's error to report
+            return None
+        size += len(literal) + len(rendered)
+        if size > output_limit:
+            return None  # Jinja's path reports the size (E124)
+        pieces += (literal, rendered)
+        start = match.end()
+    rest = text[start:]
+    if any(marker in rest for marker in JINJA_MARKERS):
+        return None
+    pieces.append(rest[:-1] if rest.endswith("\n") else rest)
+    return "".join(pieces)
+
+
+_MISSING = object()
 
 
 # -- bounded rendering --------------------------------------------------------------------------
