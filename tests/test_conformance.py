@@ -22,7 +22,7 @@ from osmo2argo.hera_bridge import newer_fields
 from osmo2argo.target import load_target
 
 from .argo_tools import ApiServer, lint, require_argo
-from .conftest import ROOT, shared_examples
+from .conftest import ROOT, require_shared_examples, shared_examples
 from .generate.shapes import SHAPES, spec
 from .strategies import osmo_specs
 from .test_examples import TARGET_FILE, VARIABLES, stand_in_reader
@@ -107,6 +107,7 @@ def write(cases: list[tuple[str, dict[str, Any]]], directory: Path) -> list[Path
 
 
 def assert_lints(cases: list[tuple[str, dict[str, Any]]], tmp_path: Path) -> None:
+    assert cases, "nothing to lint"
     paths = write(cases, tmp_path)
     for version, cli in require_argo().items():
         code, output = lint(cli, paths)
@@ -137,10 +138,12 @@ def test_goldens_dry_run(api_server: ApiServer) -> None:
 
 
 def test_examples_lint(tmp_path: Path) -> None:
+    require_shared_examples()
     assert_lints(checkable(example_manifests()), tmp_path)
 
 
 def test_examples_dry_run(api_server: ApiServer) -> None:
+    require_shared_examples()
     assert_dry_runs(api_server, checkable(example_manifests()))
 
 
