@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from . import records
+from . import pipe_reader, records
 from .errors import CompileError, Diagnostic, Span
 from .source import MAX_SOURCE_BYTES, Document, Locator, json_path, load_yaml
 
@@ -549,7 +549,6 @@ def _render_bounded(
     source: str | None = None,
 ) -> str:
     import pickle
-    import select
     import signal
 
     read_fd, write_fd = os.pipe()
@@ -568,22 +567,8 @@ def _render_bounded(
             code = 1
         os._exit(code)
     os.close(write_fd)
-    chunks: list[bytes] = []
-    deadline = time.monotonic() + time_limit * RENDER_WALL_FACTOR
-    timed_out = False
-    with os.fdopen(read_fd, "rb") as pipe:
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                timed_out = True
-                break
-            ready, _, _ = select.select([pipe], [], [], remaining)
-            if not ready:
-                continue
-            chunk = os.read(pipe.fileno(), 1 << 20)
-            if not chunk:
-                break
-            chunks.append(chunk)
+    answer = pipe_reader.read_until(read_fd, time.monotonic() + time_limit * RENDER_WALL_FACTOR)
+    timed_out = answer is None
     if timed_out:
         os.kill(pid, signal.SIGKILL)
     _, status = os.waitpid(pid, 0)
@@ -603,7 +588,7 @@ def _render_bounded(
             ]
         )
     try:
-        kind, payload = pickle.loads(b"".join(chunks))  # noqa: S301 - our own child wrote it
+        kind, payload = pickle.loads(answer or b"")  # noqa: S301 - our own child wrote it
     except Exception:  # noqa: BLE001 - the child died (memory limit) before it could answer
         return _interpret("memory", None, file, line_offset, memory_limit)
     return _interpret(str(kind), payload, file, line_offset, memory_limit, source or text)

@@ -26,7 +26,6 @@ import dataclasses
 import json
 import os
 import re
-import select
 import signal
 import time
 import traceback
@@ -37,6 +36,7 @@ from typing import Any
 import pytest
 
 from osmo2argo.errors import CompileError
+from osmo2argo.pipe_reader import read_until
 from osmo2argo.pipeline import check_spec
 from osmo2argo.source import MAX_SOURCE_BYTES, decode_source
 
@@ -408,22 +408,8 @@ def run_forked(path: Path, timeout: float) -> tuple[dict[str, Any], float, float
             code = 1
         os._exit(code)
     os.close(write_fd)
-    chunks: list[bytes] = []
-    deadline = started + timeout
-    timed_out = False
-    with os.fdopen(read_fd, "rb") as pipe:
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                timed_out = True
-                break
-            ready, _, _ = select.select([pipe], [], [], remaining)
-            if not ready:
-                continue
-            chunk = os.read(pipe.fileno(), 1 << 16)
-            if not chunk:
-                break
-            chunks.append(chunk)
+    answer = read_until(read_fd, started + timeout)
+    timed_out = answer is None
     if timed_out:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)  # the child and its Jinja render process
@@ -436,7 +422,7 @@ def run_forked(path: Path, timeout: float) -> tuple[dict[str, Any], float, float
         killed = {"outcome": "timeout", "codes": [], "messages": [f"killed after {timeout:.0f} s"]}
         return killed, seconds, cpu, maxrss_bytes(usage)
     try:
-        result: dict[str, Any] = json.loads(b"".join(chunks))
+        result: dict[str, Any] = json.loads(answer or b"")
     except ValueError:
         result = {"outcome": "died", "codes": [], "messages": ["the checking process died without a result"]}
     return result, seconds, cpu, maxrss_bytes(usage)
