@@ -19,13 +19,12 @@ from hypothesis import HealthCheck, Phase, given, settings
 from osmo2argo import emit
 from osmo2argo.compiler import compile_spec
 from osmo2argo.hera_bridge import newer_fields
-from osmo2argo.target import load_target
 
 from .argo_tools import ApiServer, lint, require_argo
 from .conftest import ROOT, require_shared_examples, shared_examples
 from .generate.shapes import SHAPES, spec
 from .strategies import osmo_specs
-from .test_examples import TARGET_FILE, VARIABLES, stand_in_reader
+from .test_examples import compile_example, examples_target
 from .test_properties import KAI_TARGET
 
 pytestmark = pytest.mark.conformance
@@ -39,19 +38,8 @@ def golden_manifests() -> list[tuple[str, dict[str, Any]]]:
 
 
 def example_manifests() -> list[tuple[str, dict[str, Any]]]:
-    target = load_target(TARGET_FILE.read_text(encoding="utf-8"), str(TARGET_FILE))
-    out = []
-    for example in shared_examples():
-        compiled = compile_spec(
-            example.read_text(encoding="utf-8"),
-            example.name,
-            target=target,
-            variables=VARIABLES,
-            spec_path=str(example),
-            read=stand_in_reader,
-        )
-        out.append((example.stem, compiled.manifest))
-    return out
+    target = examples_target()
+    return [(example.stem, compile_example(example, target).manifest) for example in shared_examples()]
 
 
 def scale_manifests(size: int = 5000) -> list[tuple[str, dict[str, Any]]]:

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from osmo2argo.compiler import compile_spec
+from osmo2argo.compiler import Compiled, compile_spec
 from osmo2argo.errors import CompileError
 from osmo2argo.pipeline import check_spec
-from osmo2argo.target import load_target
+from osmo2argo.target import Target, load_target
 from osmo2argo.template import Variables
 
 from .conftest import ROOT, require_shared_examples, shared_examples
@@ -35,13 +35,29 @@ def stand_in_reader(path: str) -> bytes:
         return f"# stand-in for {Path(path).name}\necho stand-in\n".encode()
 
 
+def examples_target() -> Target:
+    return load_target(TARGET_FILE.read_text(encoding="utf-8"), str(TARGET_FILE))
+
+
+def compile_example(example: Path, target: Target) -> Compiled:
+    """An example compiled as every corpus check compiles it: its variables, stand-in files."""
+    return compile_spec(
+        example.read_text(encoding="utf-8"),
+        example.name,
+        target=target,
+        variables=VARIABLES,
+        spec_path=str(example),
+        read=stand_in_reader,
+    )
+
+
 def ids(path: Path) -> str:
     return path.stem
 
 
 @pytest.fixture(scope="module")
-def target():  # type: ignore[no-untyped-def]
-    return load_target(TARGET_FILE.read_text(encoding="utf-8"), str(TARGET_FILE))
+def target() -> Target:
+    return examples_target()
 
 
 def test_the_corpus_is_present() -> None:
@@ -58,26 +74,11 @@ def test_example_validates(example: Path) -> None:
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=ids)
-def test_example_compiles(example: Path, target) -> None:  # type: ignore[no-untyped-def]
-    compiled = compile_spec(
-        example.read_text(encoding="utf-8"),
-        example.name,
-        target=target,
-        variables=VARIABLES,
-        spec_path=str(example),
-        read=stand_in_reader,
-    )
+def test_example_compiles(example: Path, target: Target) -> None:
+    compiled = compile_example(example, target)
     assert problems(compiled.manifest) == []
     assert yaml.safe_load(compiled.text) == compiled.manifest
-    again = compile_spec(
-        example.read_text(encoding="utf-8"),
-        example.name,
-        target=target,
-        variables=VARIABLES,
-        spec_path=str(example),
-        read=stand_in_reader,
-    )
-    assert again.text == compiled.text
+    assert compile_example(example, target).text == compiled.text
 
 
 @pytest.mark.parametrize("example", [e for e in EXAMPLES if "localpath:" in e.read_text(encoding="utf-8")], ids=ids)

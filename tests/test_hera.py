@@ -12,13 +12,11 @@ from typing import Any
 
 import pytest
 
-from osmo2argo.compiler import compile_spec
 from osmo2argo.hera_bridge import FIELDS_NEWER_THAN_HERA, to_hera
-from osmo2argo.target import load_target
 from osmo2argo.template import Variables
 
 from .conftest import ROOT, shared_examples
-from .test_examples import TARGET_FILE, VARIABLES, stand_in_reader
+from .test_examples import compile_example, examples_target
 
 GOLDEN_OUTPUTS = sorted((ROOT / "golden").glob("*/output.yaml"))
 
@@ -43,17 +41,8 @@ def manifests() -> list[tuple[str, dict[str, Any]]]:
     import yaml
 
     found = [(p.parent.name, yaml.safe_load(p.read_text(encoding="utf-8"))) for p in GOLDEN_OUTPUTS]
-    target = load_target(TARGET_FILE.read_text(encoding="utf-8"), str(TARGET_FILE))
-    for example in shared_examples():
-        compiled = compile_spec(
-            example.read_text(encoding="utf-8"),
-            example.name,
-            target=target,
-            variables=VARIABLES,
-            spec_path=str(example),
-            read=stand_in_reader,
-        )
-        found.append((example.stem, compiled.manifest))
+    target = examples_target()
+    found += [(example.stem, compile_example(example, target).manifest) for example in shared_examples()]
     return found
 
 
