@@ -94,7 +94,16 @@ def _workflow_warnings(ctx: Context) -> None:
             hint="allow for the image pull and the downloads",
         )
     queue = timeout.queue_timeout or ctx.target.default_queue_timeout
-    if queue and not ctx.target.at_least("4.1"):
+    if queue and ctx.target.at_least("4.1"):
+        ctx.warn(
+            "W427",
+            "queue_timeout becomes pendingTimeout, which counts while a pod is Pending: also during its "
+            "image pull and init containers (input downloads, the group barrier); OSMO stops the clock "
+            "once the task is scheduled",
+            timeout.queue_span or timeout.span,
+            hint="allow for the image pull, the downloads and the barrier",
+        )
+    elif queue:
         ctx.warn(
             "W420",
             f"queue_timeout is not enforced: Argo {ctx.target.argo_version} has no pending timeout "
