@@ -424,6 +424,29 @@ def test_no_click_in_the_package_and_no_more_than_argparse_at_import() -> None:
     assert not {name for name in loaded if name.startswith("osmo2argo.")} - {"osmo2argo.cli"}, loaded
 
 
+@pytest.mark.parametrize("command", ["validate", "compile"])
+def test_validate_and_compile_load_neither_hera_nor_kubernetes_nor_jinja_for_plain_specs(
+    command: str, tmp_path: Path
+) -> None:
+    templated = tmp_path / "templated.yaml"
+    templated.write_text(
+        "workflow:\n  name: {{ name }}\n  tasks:\n  - name: t\n    image: ubuntu\n    command: [echo, '{{output}}']\n"
+        "default-values:\n  name: hi\n",
+        encoding="utf-8",
+    )
+    # -X importtime reports every import on stderr, also those of a forked render process.
+    code = "import sys; from osmo2argo.cli import main; sys.exit(main(sys.argv[1:]))"
+    for spec in (HELLO, str(templated)):
+        args = [command, spec] + (["-o", str(tmp_path / "out.yaml")] if command == "compile" else [])
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", code, *args], capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+        assert "osmo2argo.frontend" in imported  # the report is there
+        assert not imported & {"hera", "kubernetes", "jinja2"}, spec
+
+
 def test_commands_run_without_click_installed(tmp_path: Path) -> None:
     code = "import sys; sys.modules['click'] = None; from osmo2argo.cli import main; sys.exit(main(sys.argv[1:]))"
     for args in (
