@@ -228,6 +228,7 @@ class _Builder:
                 else _close_hint(arg, dict.fromkeys(task.group_tasks)),
             )
             return None
+        task.names_hosts = True
         return ir.Token(ir.TokenKind.HOST, task=arg)
 
     # -- the workflow --------------------------------------------------------------------------
@@ -713,6 +714,7 @@ class _Builder:
             cache_size=self.text(cache_size, path + ("cacheSize",), "cacheSize") if cache_size is not None else None,
             spans=tuple((key, self.span(path + (key,))) for key in data),
             span=self.span(path),
+            names_hosts=context.names_hosts,
         )
 
     def environment(self, value: Mapping[str, Any], path: PathKey, context: _TaskContext) -> tuple[ir.EnvVar, ...]:
@@ -1027,7 +1029,7 @@ class _GroupShape:
 class _TaskContext:
     """What token resolution needs to know about the task being built."""
 
-    __slots__ = ("all_tasks", "group_tasks", "input_count", "input_keys", "name")
+    __slots__ = ("all_tasks", "group_tasks", "input_count", "input_keys", "name", "names_hosts")
 
     def __init__(
         self,
@@ -1042,6 +1044,7 @@ class _TaskContext:
         self.all_tasks = all_tasks
         self.input_keys = input_keys
         self.input_count = input_count
+        self.names_hosts = False  # set when any text of the task holds a {{host:...}} token
 
 
 def _b64decode(text: str) -> bytes | None:

@@ -293,6 +293,7 @@ class Task(NamedTuple):
     cache_size: str | None
     span: Span | None = None
     spans: tuple[tuple[str, Span | None], ...] = ()  # where each field was given
+    names_hosts: bool = False  # some text of the task (command, file, URL, path...) holds {{host:...}}
 
     def span_of(self, field: str) -> Span | None:
         return dict(self.spans).get(field) or self.span

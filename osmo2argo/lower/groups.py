@@ -11,8 +11,6 @@ Multi-task groups (co-scheduling, peer names, lead semantics) are built by lower
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from .. import ir
 from . import data, exits, filters, model, names, tasks
 from .context import Context
@@ -46,7 +44,7 @@ def lower_single(ctx: Context, group: ir.Group, has_downstream: bool) -> Lowered
     plan = exits.plan(task, ctx.target.reschedule_limit)
     template_name = ctx.task_template(task)
     hosts = pod_patch = metadata = None
-    if _names_itself(task):
+    if task.names_hosts:
         # {{host:<itself>}}: OSMO gives a name that nothing answers for a lone task; here the
         # task joins the workflow's peer Service, so its own name resolves.
         from . import gang
@@ -87,20 +85,6 @@ def lower_single(ctx: Context, group: ir.Group, has_downstream: bool) -> Lowered
     )
     wrapper: model.Template = {"name": ctx.group_template(group), "dag": {"tasks": steps}}
     return LoweredGroup({"name": dag_name, "template": wrapper["name"]}, [wrapper, *templates], uses_verdict=True)
-
-
-def _names_itself(task: ir.Task) -> bool:
-    """Whether any text of the task (command, file, URL, path...) holds a {{host:...}} token."""
-    return any(t.kind is ir.TokenKind.HOST for text in _texts(task) for t in text.tokens())
-
-
-def _texts(value: object) -> Iterator[ir.Text]:
-    # Records are tuples: walk every field, so a text field added to the IR is never missed.
-    if isinstance(value, ir.Text):
-        yield value
-    elif isinstance(value, tuple):
-        for item in value:
-            yield from _texts(item)
 
 
 def _output_filter(ctx: Context, task: ir.Task, index: int, output: ir.Output) -> model.Template | None:
