@@ -105,7 +105,8 @@ class ScaleRow:
     tasks: int
     compile: list[Sample]
     bytes_per_task: float
-    stages_ms: dict[str, float]
+    stages_ms: dict[str, float]  # the best run's, by stage
+    totals_ms: list[float]  # in-process total of each round, in round order
 
 
 @dataclasses.dataclass(frozen=True)
@@ -188,7 +189,8 @@ def scale(work: Path, rounds: int) -> list[ScaleRow]:
                 stage_runs[size].append(stage_times(sources[size], 1))
         for size in SIZES:
             best = {stage: min(run[stage] for run in stage_runs[size]) for stage in stage_runs[size][0]}
-            rows.append(ScaleRow(shape, size, samples[str(size)], outputs[size].stat().st_size / size, best))
+            totals = [run["total"] for run in stage_runs[size]]
+            rows.append(ScaleRow(shape, size, samples[str(size)], outputs[size].stat().st_size / size, best, totals))
     return rows
 
 
@@ -229,11 +231,14 @@ def verdict(value: float, limit: float, at_most: bool = True) -> str:
 
 
 def growth(rows: list[ScaleRow], shape: str, small: int, large: int, in_process: bool) -> float:
-    def value(size: int) -> float:
-        row = next(r for r in rows if r.shape == shape and r.tasks == size)
-        return row.stages_ms["total"] if in_process else median(row.compile)
+    """The median over rounds of time(large) / time(small), each pair measured in the same round:
+    a slow spell of the machine then shows in one round's pair, not in one side of the ratio."""
 
-    return value(large) / value(small)
+    def values(size: int) -> list[float]:
+        row = next(r for r in rows if r.shape == shape and r.tasks == size)
+        return row.totals_ms if in_process else [sample.cpu for sample in row.compile]
+
+    return float(statistics.median(a / b for a, b in zip(values(large), values(small), strict=True)))
 
 
 def plot(rows: list[ScaleRow], path: Path) -> None:
@@ -402,7 +407,7 @@ def report(
             ],
         ),
         "",
-        "Growth from 500 to 5,000 tasks (10x the tasks):",
+        "Growth from 500 to 5,000 tasks (10x the tasks), the median over rounds of CPU-time ratios in a round:",
         "",
         *table(
             ["shape", "whole process", "in process"],
