@@ -16,7 +16,7 @@ help:
 	@echo "make conformance  argo lint + server-side dry run of every golden, example and generated spec"
 	@echo "make golden       regenerate golden outputs (refused when CI is set); read the diff"
 	@echo "make bench        benchmarks; writes docs/performance.md"
-	@echo "make fuzz         a long property-test run"
+	@echo "make fuzz         a long property-test run (FUZZ_EXAMPLES=1500 per property)"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
