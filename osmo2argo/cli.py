@@ -24,7 +24,9 @@ from . import __version__
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-    from typing import Any, NoReturn
+    from typing import Any, NoReturn, TypeVar
+
+    _Number = TypeVar("_Number", int, float)
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_CLUSTER, EXIT_BUG = 0, 1, 2, 3, 4
 EXIT_WORKFLOW_FAILED, EXIT_WORKFLOW_ERROR, EXIT_INTERRUPTED = 5, 6, 130
@@ -134,24 +136,21 @@ def output_path(value: str) -> str:
     return value
 
 
-def _count(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a valid integer.") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"{number} is not in the range x>=0.")
-    return number
+def _non_negative(convert: Callable[[str], _Number], kind: str) -> Callable[[str], _Number]:
+    def parse(value: str) -> _Number:
+        try:
+            number = convert(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a valid {kind}.") from None
+        if number < 0:
+            raise argparse.ArgumentTypeError(f"{number} is not in the range x>=0.")
+        return number
+
+    return parse
 
 
-def _seconds(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a valid float.") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"{number} is not in the range x>=0.")
-    return number
+_count = _non_negative(int, "integer")
+_seconds = _non_negative(float, "float")
 
 
 def _help_option(parser: Parser) -> None:

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from . import pipe_reader, records
+from . import records
 from .errors import CompileError, Diagnostic, Span
 from .source import MAX_SOURCE_BYTES, Document, Locator, json_path, load_yaml
 
@@ -550,6 +550,8 @@ def _render_bounded(
 ) -> str:
     import pickle
     import signal
+
+    from . import pipe_reader
 
     read_fd, write_fd = os.pipe()
     pid = os.fork()
