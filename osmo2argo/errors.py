@@ -71,10 +71,6 @@ class CompileError(Exception):
         super().__init__("; ".join(f"{d.code}: {d.message}" for d in self.diagnostics))
 
 
-def errors_in(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
-    return [d for d in diagnostics if d.is_error]
-
-
 def raise_if_errors(diagnostics: list[Diagnostic]) -> None:
     """End the pipeline after a stage that reported at least one error."""
     if any(d.is_error for d in diagnostics):

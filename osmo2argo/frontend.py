@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from . import ir, labels, records
-from .errors import CompileError, Diagnostic, Severity, Span
+from .errors import Diagnostic, Severity, Span, raise_if_errors
 from .source import Document, PathKey, json_path
 from .tokens import split_tokens
 from .units import UnitError, parse_duration, parse_quantity
@@ -57,8 +57,7 @@ def build(document: Document, options: Options | None = None) -> tuple[ir.Workfl
     """The IR of a schema-valid document, or CompileError with every semantic problem."""
     builder = _Builder(document, options or Options())
     workflow = builder.workflow()
-    if any(d.is_error for d in builder.diagnostics):
-        raise CompileError(builder.diagnostics)
+    raise_if_errors(builder.diagnostics)
     assert workflow is not None
     return workflow, builder.diagnostics
 

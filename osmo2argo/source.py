@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from . import records
-from .errors import CompileError, Diagnostic, Severity, Span
+from .errors import CompileError, Diagnostic, Severity, Span, raise_if_errors
 
 MAX_SOURCE_BYTES = 16 * 1024 * 1024
 # Expanded node count: a document may share subtrees through aliases, and every later stage
@@ -529,6 +529,5 @@ def load_yaml(text: str, file: str, locate: Locator | None = None) -> tuple[Docu
         ) from None
     except yaml.YAMLError as exc:
         raise CompileError([*loader.diagnostics, _reader_error(str(exc), text, file, locate)]) from None
-    if any(d.is_error for d in loader.diagnostics):
-        raise CompileError(loader.diagnostics)
+    raise_if_errors(loader.diagnostics)
     return Document(data, loader.positions, file), loader.diagnostics

@@ -77,10 +77,6 @@ class SourceMap:
         self._lines: list[int] | None = None
         self._split_source: list[str] | None = None
 
-    @property
-    def is_identity(self) -> bool:
-        return self._rendered is None
-
     def _mapping(self) -> list[int]:
         if self._lines is None:
             assert self._rendered is not None

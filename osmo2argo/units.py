@@ -76,12 +76,3 @@ def parse_duration(text: str) -> Fraction:
     if unit not in _UNIT_SECONDS:
         raise UnitError(error)
     return value * _UNIT_SECONDS[unit]
-
-
-def format_seconds(seconds: Fraction) -> str:
-    """A short human form for messages: 90 → '90s', 3600 → '1h'."""
-    whole = int(seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if whole and whole % size == 0 and seconds == whole:
-            return f"{whole // size}{unit}"
-    return f"{float(seconds):g}s"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from .. import ir, labels, records
-from ..errors import CompileError, Diagnostic
+from ..errors import Diagnostic, raise_if_errors
 from ..target import Target
 from . import exits, gang, groups, limits, model, names
 from .context import Context
@@ -65,8 +65,7 @@ def lower(workflow: ir.Workflow, target: Target, kind: str = "workflow") -> Lowe
     main: model.Template = {"name": ENTRYPOINT, "dag": {"tasks": entry}}
     manifest = _manifest(ctx, [main, *templates])
     manifest = limits.fit(ctx, manifest)
-    if any(d.is_error for d in ctx.diagnostics):
-        raise CompileError(ctx.diagnostics)
+    raise_if_errors(ctx.diagnostics)
     return Lowered(dict(manifest), ctx.diagnostics)
 
 

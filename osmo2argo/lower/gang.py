@@ -40,10 +40,6 @@ BARRIER_PORT = 24601
 SERVICE = "osmo-{{workflow.uid}}"
 
 
-def is_gang(group: ir.Group) -> bool:
-    return len(group.tasks) > 1
-
-
 def host_name(task: ir.Task) -> str:
     """The pod hostname of a group member: unique in the workflow, a DNS label."""
     return names.dns_label(names.normal(task.name))
