@@ -58,7 +58,8 @@ bench: $(STAMP)
 FUZZ_EXAMPLES ?= 1500
 
 fuzz: $(STAMP)
-	OSMO2ARGO_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/test_properties.py -p no:cacheprovider \
+	OSMO2ARGO_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/test_properties.py tests/test_fast_yaml.py \
+	  tests/test_yaml_writer.py -p no:cacheprovider \
 	  --hypothesis-show-statistics $(PYTEST_ARGS)
 
 clean:

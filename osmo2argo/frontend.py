@@ -98,8 +98,7 @@ class _Builder:
         if not isinstance(value, (bool, int, float)):
             return str(value)
         converted = str(value)
-        info = self.doc.positions.get(path)
-        raw = info.raw if info else None
+        raw = self.doc.raw(path)
         if raw is not None and raw != converted:
             self.warn(
                 "W201",

@@ -129,7 +129,7 @@ def _diagnostic(error: ValidationError, document: Document, code_prefix: str) ->
         if extras:
             extra = extras[0]
             path = path + (extra,)
-            child = document.positions.get(path)
+            child = document.node(path)
             if child and child.key_span:
                 span = child.key_span
             message = f"{where} has an unknown field '{extra}'"
@@ -147,7 +147,7 @@ def _diagnostic(error: ValidationError, document: Document, code_prefix: str) ->
         bad = error.instance
         if "propertyNames" in error.relative_schema_path:
             message = f"{where} has the key {bad!r}, which {custom or 'is not allowed'}"
-            key_info = document.positions.get(path + (str(bad),))
+            key_info = document.node(path + (str(bad),))
             if key_info is not None and key_info.key_span is not None:
                 span = key_info.key_span
             if isinstance(bad, str) and bad.upper() == "RESTART":

@@ -203,7 +203,7 @@ def load_target(text: str, file: str) -> Target:
     """Parse and validate a target profile file; CompileError (E5xx) with every problem."""
     document, _ = load_yaml(text, file)
     if document.data is None:
-        document = Document({}, document.positions, file)
+        document = document.with_data({})
     if not isinstance(document.data, dict):
         raise CompileError([Diagnostic("E501", "a target profile is a YAML mapping", document.span(()))])
     problems = schema.check(document, "target", code_prefix="E5")

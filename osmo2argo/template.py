@@ -725,8 +725,7 @@ def inline_localpaths(
                 continue
             where = task_path + ("files", index)
             local = item["localpath"]
-            info = document.info(where + ("localpath",))
-            span = info.span if info else None
+            span = document.span(where + ("localpath",))
             if "contents" in item:
                 diagnostics.append(
                     Diagnostic(
@@ -798,8 +797,7 @@ def inline_localpaths(
                 continue
             del item["localpath"]
             item["contents"] = text
-            if info is not None:
-                document.positions[where + ("contents",)] = info
+            document.move(where + ("localpath",), where + ("contents",))
     return diagnostics
 
 

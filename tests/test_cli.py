@@ -425,7 +425,7 @@ def test_no_click_in_the_package_and_no_more_than_argparse_at_import() -> None:
 
 
 @pytest.mark.parametrize("command", ["validate", "compile"])
-def test_validate_and_compile_load_neither_hera_nor_kubernetes_nor_jinja_for_plain_specs(
+def test_validate_and_compile_load_no_hera_kubernetes_jinja_or_pyyaml_for_plain_specs(
     command: str, tmp_path: Path
 ) -> None:
     templated = tmp_path / "templated.yaml"
@@ -444,7 +444,7 @@ def test_validate_and_compile_load_neither_hera_nor_kubernetes_nor_jinja_for_pla
         assert done.returncode == 0, done.stderr
         imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
         assert "osmo2argo.frontend" in imported  # the report is there
-        assert not imported & {"hera", "kubernetes", "jinja2"}, spec
+        assert not imported & {"hera", "kubernetes", "jinja2", "yaml"}, spec
 
 
 def test_commands_run_without_click_installed(tmp_path: Path) -> None:
