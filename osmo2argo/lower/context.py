@@ -21,6 +21,7 @@ class Context:
         "diagnostics",
         "gangs",
         "kind",
+        "memo",
         "needs_stop_template",
         "peers",
         "target",
@@ -48,6 +49,9 @@ class Context:
         self.needs_stop_template = needs_stop_template
         self.backend = backend  # the target's scheduler backend, once worked out (schedulers.backend)
         self._seen: set[Diagnostic] = set()
+        # Results that depend on shared IR objects only (a resource profile, the workflow), worked
+        # out once per compile instead of once per task: keyed by the pass's own tuple keys.
+        self.memo: dict[tuple[Any, ...], Any] = {}
         # Lookups by name, so that passes over every task stay linear in the workflow's size.
         self._groups = {group.name: group for group in workflow.groups}
         self._group_of_task = {task.name: group for group in workflow.groups for task in group.tasks}

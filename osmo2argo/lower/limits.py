@@ -18,7 +18,6 @@ Three passes over the lowered manifest, each exact:
 from __future__ import annotations
 
 import copy
-import functools
 import json
 import os
 import re
@@ -32,14 +31,27 @@ from .text import DEFERRED_BRACE, DEFERRED_SINGLE_BRACE
 SHARE_AT = 3  # identical tasks needed before they share one template
 _MARK = "\x00osmo-param\x00"
 
-# Template paths whose string values Argo substitutes and the CRD does not constrain.
-_PARAMETRIZABLE = re.compile(
-    r"^(metadata\.(labels|annotations)\..+"
-    r"|container\.(image|command\.\d+|args\.\d+|env\.\d+\.value)"
-    r"|(inputs|outputs)\.artifacts\.\d+\.(s3\.(key|bucket)|gcs\.(key|bucket)|azure\.(blob|container)|raw\.data)"
-    r"|podSpecPatch"
-    r"|(initContainers|sidecars)\.\d+\.command\.\d+)$"
-)
+# Where a task template holds text that Argo substitutes and the CRD does not constrain: the
+# only leaves in which the members of a shared template may differ. `_TEXT` is such a leaf, a
+# tuple applies its spec to every item of a list, and `_ANY` to every value of a mapping.
+_TEXT = "text"
+_ANY = "any"
+_EACH_TEXT = (_TEXT,)
+_ARTIFACT = {
+    "s3": {"key": _TEXT, "bucket": _TEXT},
+    "gcs": {"key": _TEXT, "bucket": _TEXT},
+    "azure": {"blob": _TEXT, "container": _TEXT},
+    "raw": {"data": _TEXT},
+}
+_PARAMETRIZABLE: dict[str, Any] = {
+    "metadata": {"labels": _ANY, "annotations": _ANY},
+    "container": {"image": _TEXT, "command": _EACH_TEXT, "args": _EACH_TEXT, "env": ({"value": _TEXT},)},
+    "inputs": {"artifacts": (_ARTIFACT,)},
+    "outputs": {"artifacts": (_ARTIFACT,)},
+    "podSpecPatch": _TEXT,
+    "initContainers": ({"command": _EACH_TEXT},),
+    "sidecars": ({"command": _EACH_TEXT},),
+}
 
 
 def fit(ctx: Context, manifest: model.Workflow) -> model.Workflow:
@@ -56,11 +68,14 @@ def share_templates(ctx: Context, manifest: model.Workflow) -> None:
     templates = manifest["spec"]["templates"]
     callers = _callers(templates)
     candidates = [t for t in templates if "container" in t and t["name"].startswith("task-") and t["name"] in callers]
-    classes: dict[tuple[Any, ...], list[tuple[model.Template, dict[str, Any]]]] = {}
+    if len(candidates) < SHARE_AT:
+        return
+    classes: dict[bytes, list[tuple[model.Template, dict[str, str]]]] = {}
     for template in candidates:
-        leaves = _leaves({k: v for k, v in template.items() if k != "name"})
-        skeleton = tuple((path, _MARK if _parametrizable(path, value) else value) for path, value in leaves.items())
-        classes.setdefault(skeleton, []).append((template, leaves))
+        texts: dict[str, str] = {}
+        masked = _mask({k: v for k, v in template.items() if k != "name"}, _PARAMETRIZABLE, "", texts)
+        # Members of a class differ in nothing but their parametrizable text.
+        classes.setdefault(_canonical(masked), []).append((template, texts))
     replaced: dict[str, model.Template] = {}
     shared: list[model.Template] = []
     for members in classes.values():
@@ -98,39 +113,61 @@ def _callers(templates: list[model.Template]) -> dict[str, model.DAGTask]:
     return {name: task for name, task in callers.items() if counts[name] == 1 and "arguments" not in task}
 
 
-def _leaves(value: Any) -> dict[str, Any]:
-    """Every scalar of a JSON-like value by dotted path (empty containers count as scalars)."""
-    out: dict[str, Any] = {}
+def _canonical(value: Any) -> bytes:
+    """Bytes that are equal exactly when two manifest values are: pickle without its memo
+    ("fast" mode) writes every value by type and content, in order, however objects are shared,
+    so key order matters and 1, 1.0 and true differ; three times as fast as json.dumps."""
+    import io
+    import pickle
 
-    def walk(node: Any, path: str) -> None:
-        # Recursion depth is the manifest's nesting (about ten), not the workflow's size.
-        if isinstance(node, dict) and node:
-            for key, child in node.items():
-                walk(child, f"{path}.{key}" if path else key)
-        elif isinstance(node, list) and node:
-            for index, child in enumerate(node):
-                walk(child, f"{path}.{index}")
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, protocol=5)
+    pickler.fast = True
+    pickler.dump(value)
+    return out.getvalue()
+
+
+def _mask(value: dict[str, Any], spec: Any, path: str, texts: dict[str, str]) -> dict[str, Any]:
+    """`value` with each parametrizable text under `spec` replaced by a mark, and put into
+    `texts` by dotted path. Only the containers on the way to such text are copied."""
+    out = {}
+    for key, child in value.items():
+        child_spec = _TEXT if spec is _ANY else spec.get(key)
+        if child_spec is None:
+            out[key] = child
+            continue
+        child_path = f"{path}.{key}" if path else key
+        if child_spec is _TEXT:
+            out[key] = _masked_text(child, child_path, texts)
+        elif type(child_spec) is tuple:
+            if type(child) is not list:
+                out[key] = child
+            elif child_spec is _EACH_TEXT:
+                out[key] = [_masked_text(item, f"{child_path}.{i}", texts) for i, item in enumerate(child)]
+            else:
+                out[key] = [
+                    _mask(item, child_spec[0], f"{child_path}.{i}", texts) if type(item) is dict else item
+                    for i, item in enumerate(child)
+                ]
         else:
-            out[path] = "{}" if node == {} else "[]" if node == [] else node
-
-    walk(value, "")
+            out[key] = _mask(child, child_spec, child_path, texts) if type(child) is dict else child
     return out
 
 
-def _parametrizable(path: str, value: Any) -> bool:
+def _masked_text(value: Any, path: str, texts: dict[str, str]) -> Any:
+    if _parametrizable(value):
+        texts[path] = value
+        return _MARK
+    return value
+
+
+def _parametrizable(value: Any) -> bool:
     return (
         isinstance(value, str)
-        and _parametrizable_path(path)
         and DEFERRED_BRACE not in value
         and DEFERRED_SINGLE_BRACE not in value
         and _insertable(value)
     )
-
-
-@functools.lru_cache(maxsize=4096)
-def _parametrizable_path(path: str) -> bool:
-    # Templates of one workflow repeat the same few dozen paths: match each once.
-    return _PARAMETRIZABLE.match(path) is not None
 
 
 def _insertable(value: str) -> bool:
@@ -148,10 +185,10 @@ def _replace_leaves(value: Any, fn: Callable[[str, Any], Any], path: str = "") -
 
 
 def _share(
-    ctx: Context, group: list[tuple[model.Template, dict[str, Any]]], callers: dict[str, model.DAGTask]
+    ctx: Context, group: list[tuple[model.Template, dict[str, str]]], callers: dict[str, model.DAGTask]
 ) -> model.Template | None:
     members = [template for template, _ in group]
-    leaves = [leaf for _, leaf in group]
+    leaves = [texts for _, texts in group]  # a class's members differ only in these
     tasks = [callers[m["name"]] for m in members]
     task_names = [_osmo_name(m, ctx) for m in members]
     first_leaves = leaves[0]
@@ -273,7 +310,7 @@ def nest_entry_dag(ctx: Context, manifest: model.Workflow) -> None:
             template_name = f"osmo-part-{level}-{index + 1}"
             inner = []
             for name in part:
-                task = copy.deepcopy(nodes[name])
+                task = nodes[name]  # each task moves into exactly one part: no copy needed
                 internal = [d for d in node_deps[name] if part_of[d] == index]
                 _set_deps(task, internal)
                 inner.append(task)

@@ -86,6 +86,15 @@ def check_permissions(ctx: Context, task: ir.Task, platform: Platform | None) ->
 
 
 def resources(ctx: Context, task: ir.Task) -> model.ResourceRequirements:
+    # Tasks share their profile's object: its amounts (Fraction arithmetic) are worked out once.
+    key = ("resources", id(task.resources))
+    amounts: dict[str, str] | None = ctx.memo.get(key)
+    if amounts is None:
+        amounts = ctx.memo[key] = _amounts(ctx, task)
+    return {"requests": dict(amounts), "limits": dict(amounts)}
+
+
+def _amounts(ctx: Context, task: ir.Task) -> dict[str, str]:
     profile = task.resources
     target = ctx.target
     amounts: dict[str, str] = {}
@@ -99,7 +108,7 @@ def resources(ctx: Context, task: ir.Task) -> model.ResourceRequirements:
     amounts["ephemeral-storage"] = _bytes(ctx, task, storage, "storage")
     if gpu:
         amounts[target.gpu_resource] = str(gpu)
-    return {"requests": dict(amounts), "limits": dict(amounts)}
+    return amounts
 
 
 def uses_gpu(ctx: Context, task: ir.Task) -> bool:

@@ -71,8 +71,11 @@ class ArgoText:
         Literal text is escaped in runs, so that a token that resolves to a plain path cannot
         hide a `{{` made of the characters around it.
         """
+        parts = text.parts
+        if len(parts) == 1 and type(parts[0]) is str and "{{" not in parts[0]:
+            return parts[0]  # the common case: literal text without braces is itself
         pieces: list[str] = []
-        for part in text.parts:
+        for part in parts:
             if isinstance(part, str):
                 pieces.append(part)
             else:
