@@ -38,6 +38,8 @@ DATASET_RE = re.compile(
     r"^(?:(?P<bucket>[A-Za-z0-9][A-Za-z0-9._-]*)/)?(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?::(?P<tag>[A-Za-z0-9._-]+))?$"
 )
 LAX_TRUE = {"1", "on", "t", "true", "y", "yes"}
+# The task fields whose own position the lowering may report (ir.Task.span_of).
+_SPANNED_TASK_FIELDS = ("cacheSize",)
 LAX_FALSE = {"0", "off", "f", "false", "n", "no"}
 
 
@@ -145,6 +147,8 @@ class _Builder:
     # -- tokens --------------------------------------------------------------------------------
 
     def user_text(self, raw: str, path: PathKey, task: _TaskContext | None) -> ir.Text:
+        if "{{" not in raw:  # no token can be in it: most text
+            return ir.Text((raw,) if raw else (), self.span(path))
         parts: list[ir.Part] = []
         for piece, key in split_tokens(raw):
             if key is None or task is None:
@@ -159,6 +163,13 @@ class _Builder:
             else:
                 merged.append(part)
         return ir.Text(tuple(merged), self.span(path))
+
+    def item_text(
+        self, path: PathKey, field: str, index: int, value: Any, what: str, task: _TaskContext
+    ) -> ir.Text:
+        """User text of one item of a list field (command, args)."""
+        where = path + (field, index)
+        return self.user_text(self.text(value, where, what), where, task)
 
     def static_path(self, raw: str, path: PathKey, task: _TaskContext) -> str | None:
         """A path with OSMO's path tokens ({{output}}, {{input:i}}) replaced, as OSMO substitutes
@@ -643,13 +654,9 @@ class _Builder:
         command_data = data.get("command") or []
         if not command_data:
             self.error("E315", f"Container {name} should have at least one command.", path + ("command",))
-        command = tuple(
-            self.user_text(self.text(c, path + ("command", i), "command"), path + ("command", i), context)
-            for i, c in enumerate(command_data)
-        )
+        command = tuple(self.item_text(path, "command", i, c, "command", context) for i, c in enumerate(command_data))
         args = tuple(
-            self.user_text(self.text(a, path + ("args", i), "argument"), path + ("args", i), context)
-            for i, a in enumerate(data.get("args") or [])
+            self.item_text(path, "args", i, a, "argument", context) for i, a in enumerate(data.get("args") or [])
         )
         image = self.user_text(self.text(data["image"], path + ("image",), "image"), path + ("image",), context)
         if not (image.literal or "").strip() and image.literal is not None:
@@ -710,7 +717,7 @@ class _Builder:
             kpis=kpis,
             download_type=data.get("downloadType"),
             cache_size=self.text(cache_size, path + ("cacheSize",), "cacheSize") if cache_size is not None else None,
-            spans=tuple((key, self.span(path + (key,))) for key in data),
+            spans=tuple((key, self.span(path + (key,))) for key in _SPANNED_TASK_FIELDS if key in data),
             span=self.span(path),
             names_hosts=context.names_hosts,
         )

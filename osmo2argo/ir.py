@@ -292,7 +292,7 @@ class Task(NamedTuple):
     download_type: str | None
     cache_size: str | None
     span: Span | None = None
-    spans: tuple[tuple[str, Span | None], ...] = ()  # where each field was given
+    spans: tuple[tuple[str, Span | None], ...] = ()  # where the fields span_of is asked about were given
     names_hosts: bool = False  # some text of the task (command, file, URL, path...) holds {{host:...}}
 
     def span_of(self, field: str) -> Span | None:

@@ -43,7 +43,8 @@ def lower_single(ctx: Context, group: ir.Group, has_downstream: bool) -> Lowered
     upload = has_downstream or not task.outputs or bool(filtered)
     plan = exits.plan(task, ctx.target.reschedule_limit)
     template_name = ctx.task_template(task)
-    hosts = pod_patch = metadata = None
+    hosts = pod_patch = None
+    metadata: model.ObjectMeta | None = None
     if task.names_hosts:
         # {{host:<itself>}}: OSMO gives a name that nothing answers for a lone task; here the
         # task joins the workflow's peer Service, so its own name resolves.
@@ -52,7 +53,7 @@ def lower_single(ctx: Context, group: ir.Group, has_downstream: bool) -> Lowered
         ctx.peers.add(group.name)
         hosts = {task.name: gang.host_pieces(task)}
         pod_patch = {"hostname": gang.host_name(task), "subdomain": gang.SERVICE}
-        metadata = model.ObjectMeta(labels={ctx.label("peer"): "true"})
+        metadata = {"labels": {ctx.label("peer"): "true"}}
     template = tasks.task_template(
         ctx, group, task, template_name, upload_intermediate=upload, hosts=hosts, pod_patch=pod_patch, metadata=metadata
     )

@@ -9,7 +9,6 @@ and end in a hash of the full name, so they stay unique (`shorten`).
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 ARGO_NAME_MAX = 128
@@ -25,6 +24,8 @@ def normal(name: str) -> str:
 
 
 def digest(text: str, length: int = 8) -> str:
+    import hashlib  # only long names need it, and it loads OpenSSL: 4 ms of every start-up
+
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
 
 
