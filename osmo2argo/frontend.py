@@ -164,9 +164,7 @@ class _Builder:
                 merged.append(part)
         return ir.Text(tuple(merged), self.span(path))
 
-    def item_text(
-        self, path: PathKey, field: str, index: int, value: Any, what: str, task: _TaskContext
-    ) -> ir.Text:
+    def item_text(self, path: PathKey, field: str, index: int, value: Any, what: str, task: _TaskContext) -> ir.Text:
         """User text of one item of a list field (command, args)."""
         where = path + (field, index)
         return self.user_text(self.text(value, where, what), where, task)
