@@ -56,6 +56,7 @@ _HEX_ESCAPES = {"x": 2, "u": 4, "U": 8}
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _TRUE = frozenset(("yes", "true", "on"))
 _NO_KEY = (-1, -1)
+_FLOW = object()  # marks a remembered line whose value is a flow collection
 
 
 class Fallback(Exception):
@@ -183,7 +184,8 @@ class _Reader:
         self.tabs = tabs  # the text has a tab somewhere: check each line
         self.index: dict[PathKey, Entry] = {}
         self.nodes = 0
-        self.entries: dict[str, tuple[int, str, int, str, Any]] = {}  # line → column, key, column, raw, value
+        # line → column, key, value column, raw (or _FLOW), value (or what rebuilds a flow collection)
+        self.entries: dict[str, tuple[int, str, int, Any, Any]] = {}
         self.keys: set[str] = set()  # keys already found acceptable
         self.scalars: dict[str, Any] = {}  # plain scalar text → value
 
@@ -253,9 +255,16 @@ class _Reader:
                 _, key, value_column, raw, value = known
                 if key in result:
                     raise Fallback  # the full loader reports duplicate keys
+                if raw is _FLOW:  # a one-line flow collection: a fresh copy, its nodes placed on this line
+                    value, placed, more = value
+                    value = _fresh(value)
+                    for suffix, at, key_at, item_raw, plain in placed:
+                        index[path + (key,) + suffix] = (line, at, line if key_at >= 0 else -1, key_at, item_raw, plain)
+                    nodes += more
+                else:
+                    index[path + (key,)] = (line, value_column, line, column, raw, True)
+                    nodes += 2
                 result[key] = value
-                index[path + (key,)] = (line, value_column, line, column, raw, True)
-                nodes += 2
                 line += 1
             else:
                 entry = text[column:].rstrip(" ")
@@ -273,6 +282,10 @@ class _Reader:
                     index[path + (key,)] = (line, value_column, line, column, raw, True)
                     entries[text] = (column, key, value_column, raw, value)
                     nodes += 2
+                    line += 1
+                elif first == "[" or first == "{":  # noqa: PLR1714 - `"" in "[{"` would be true
+                    value = self.cached_flow(line, value_column, text, column, key, path + (key,), depth)
+                    nodes += 1
                     line += 1
                 else:
                     nodes += 1
@@ -295,6 +308,28 @@ class _Reader:
                     raise Fallback  # a continued plain scalar, or invalid indentation
                 self.nodes += nodes
                 return result, line
+
+    def cached_flow(self, line: int, at: int, text: str, column: int, key: str, path: PathKey, depth: int) -> Any:
+        """A one-line flow collection that is the value of `key` (the mapping is at `column`),
+        remembered by its line for the lines that repeat it."""
+        index = self.index
+        placed: dict[PathKey, Entry] = {}
+        self.index = placed
+        nodes = self.nodes
+        try:
+            value, end = self.flow_node(line, at, path, line, column, depth)
+        finally:
+            self.index = index
+        tail = text[end:]
+        if tail.strip(" ") and not (tail[0] == " " and tail.lstrip(" ")[0] == "#"):
+            raise Fallback  # anything but a comment after the collection
+        index.update(placed)
+        depth_of_path = len(path)
+        remembered = [
+            (item_path[depth_of_path:], entry[1], entry[3], entry[4], entry[5]) for item_path, entry in placed.items()
+        ]
+        self.entries[text] = (column, key, at, _FLOW, (_fresh(value), remembered, self.nodes - nodes + 1))
+        return value
 
     def sequence(
         self, line: int, column: int, path: PathKey, key_line: int, key_column: int, depth: int
@@ -496,6 +531,15 @@ class _Reader:
         self.nodes += 1
         self.index[path] = (line, at, key_line, key_column, raw, True)
         return self.plain(raw)[1], end
+
+
+def _fresh(value: Any) -> Any:
+    """A copy of a flow collection's value that shares no list or dict with it."""
+    if type(value) is list:
+        return [_fresh(item) for item in value]
+    if type(value) is dict:
+        return {key: _fresh(item) for key, item in value.items()}
+    return value
 
 
 def _skip_spaces(text: str, at: int) -> int:

@@ -24,7 +24,6 @@ from .source import Locator, json_path
 MAX_EXPANDED_NODES = MAX_NODES
 MAX_DEPTH = 128
 
-_STR_TAG = "tag:yaml.org,2002:str"
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -32,14 +31,15 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 @functools.cache
 def _yaml() -> Any:
-    """PyYAML, with the pieces this loader uses; libyaml's parser where PyYAML has it (an order of
-    magnitude faster; the pure parser gives the same events)."""
+    """PyYAML, imported when a text first needs this loader."""
     import yaml
 
     return yaml
 
 
 def _parser_class() -> Any:
+    """libyaml's parser where PyYAML has it: an order of magnitude faster, and the pure parser
+    gives the same events."""
     yaml = _yaml()
     return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
