@@ -31,7 +31,10 @@ from . import records
 from .errors import CompileError, Diagnostic, Span
 from .source import MAX_SOURCE_BYTES, Document, Locator, json_path, load_yaml
 
-SECTION_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9_-]*):(.*?)(?=^[a-zA-Z][a-zA-Z0-9_-]*:|\Z)", re.DOTALL | re.MULTILINE)
+# OSMO's split is `^([a-zA-Z][a-zA-Z0-9_-]*):(.*?)(?=^[a-zA-Z][a-zA-Z0-9_-]*:|\Z)` (DOTALL, MULTILINE):
+# each section runs from one column-0 key to the next. Finding the keys alone gives the same
+# sections without the lazy scan, which tries the lookahead at every character (20 ms for 150 KB).
+SECTION_START_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9_-]*):", re.MULTILINE)
 ALLOWED_SECTIONS = ("workflow", "default-values", "version")
 # OSMO shields only these exact forms (no spaces inside the braces) from Jinja.
 SHIELDED_TOKEN_RE = re.compile(r"{{(uuid|workflow_id|output|input:[^}]+|host:[^}]+)}}")
@@ -210,8 +213,10 @@ def split_sections(text: str, file: str) -> tuple[dict[str, _Section], list[Diag
     sections: dict[str, _Section] = {}
     diagnostics: list[Diagnostic] = []
     line = counted_to = 0
-    for match in SECTION_RE.finditer(text):
+    starts = list(SECTION_START_RE.finditer(text))
+    for number, match in enumerate(starts):
         key = match.group(1)
+        end = starts[number + 1].start() if number + 1 < len(starts) else len(text)
         line += text.count("\n", counted_to, match.start())  # from the previous key: linear in the text
         counted_to = match.start()
         span = Span(file, line + 1, 1)
@@ -237,7 +242,7 @@ def split_sections(text: str, file: str) -> tuple[dict[str, _Section], list[Diag
                 )
             )
             continue
-        sections[key] = _Section(key, match.group(1) + ":" + match.group(2), line)
+        sections[key] = _Section(key, text[match.start() : end], line)
     if "workflow" not in sections and not diagnostics:
         diagnostics.append(
             Diagnostic(

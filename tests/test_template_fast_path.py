@@ -8,6 +8,7 @@ always stepping aside.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import jinja2
@@ -16,7 +17,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from osmo2argo.template import substitute_names
+from osmo2argo.template import SECTION_START_RE, split_sections, substitute_names
 
 ENV = jinja2.sandbox.SandboxedEnvironment(undefined=jinja2.StrictUndefined)
 LIMIT = 1 << 20
@@ -87,3 +88,27 @@ def test_fast_path_answers_for_plain_names(text: str, data: dict[str, Any], want
 )
 def test_fast_path_steps_aside(text: str, data: dict[str, Any]) -> None:
     assert substitute_names(text, data, LIMIT) is None
+
+
+# OSMO's own split (src/utils/job/workflow.py), which `template.split_sections` must equal.
+_OSMO_SECTION_RE = re.compile(
+    r"^([a-zA-Z][a-zA-Z0-9_-]*):(.*?)(?=^[a-zA-Z][a-zA-Z0-9_-]*:|\Z)", re.DOTALL | re.MULTILINE
+)
+_SECTION_PIECES = ["workflow:", "default-values:", "version:", "Workflow:", "x-1:", "a", " ", "\n", ":", "#", "-", "1:"]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(_SECTION_PIECES), max_size=20).map("".join))
+@example("# c\nworkflow:\n  a: 1\ndefault-values:\n  b: 2\n")
+def test_sections_are_osmos(text: str) -> None:
+    osmo = [(m.group(1), m.group(1) + ":" + m.group(2)) for m in _OSMO_SECTION_RE.finditer(text)]
+    ours = [(m.group(1), text[m.start() : end]) for m, end in _starts_and_ends(text)]
+    assert ours == osmo
+    sections, _ = split_sections(text, "spec.yaml")
+    first = {key: body for key, body in reversed(osmo)}  # the first of a key wins; later ones are E111
+    assert {key: section.text for key, section in sections.items()} == {key: first[key] for key in sections}
+
+
+def _starts_and_ends(text: str) -> list[tuple[re.Match[str], int]]:
+    starts = list(SECTION_START_RE.finditer(text))
+    return [(m, starts[i + 1].start() if i + 1 < len(starts) else len(text)) for i, m in enumerate(starts)]
