@@ -656,9 +656,11 @@ class _Builder:
         args = tuple(
             self.item_text(path, "args", i, a, "argument", context) for i, a in enumerate(data.get("args") or [])
         )
-        image = self.user_text(self.text(data["image"], path + ("image",), "image"), path + ("image",), context)
-        if not (image.literal or "").strip() and image.literal is not None:
-            self.error("E316", f"task {name!r} has an empty image", path + ("image",))
+        image_path = path + ("image",)
+        image = self.user_text(self.text(data["image"], image_path, "image"), image_path, context)
+        literal_image = image.literal
+        if literal_image is not None and not literal_image.strip():
+            self.error("E316", f"task {name!r} has an empty image", image_path)
         environment = self.environment(data.get("environment") or {}, path + ("environment",), context)
         secret_env, secret_dirs = self.credentials(data.get("credentials") or {}, path + ("credentials",), context)
         outputs = self.outputs(data.get("outputs") or [], path + ("outputs",), context)
