@@ -24,6 +24,7 @@ import functools
 import re
 from typing import Any
 
+from .jsondata import fresh
 from .yaml11 import implicit_type
 
 PathKey = tuple[str | int, ...]
@@ -257,7 +258,7 @@ class _Reader:
                     raise Fallback  # the full loader reports duplicate keys
                 if raw is _FLOW:  # a one-line flow collection: a fresh copy, its nodes placed on this line
                     value, placed, more = value
-                    value = _fresh(value)
+                    value = fresh(value)
                     for suffix, at, key_at, item_raw, plain in placed:
                         index[path + (key,) + suffix] = (line, at, line if key_at >= 0 else -1, key_at, item_raw, plain)
                     nodes += more
@@ -328,7 +329,7 @@ class _Reader:
         remembered = [
             (item_path[depth_of_path:], entry[1], entry[3], entry[4], entry[5]) for item_path, entry in placed.items()
         ]
-        self.entries[text] = (column, key, at, _FLOW, (_fresh(value), remembered, self.nodes - nodes + 1))
+        self.entries[text] = (column, key, at, _FLOW, (fresh(value), remembered, self.nodes - nodes + 1))
         return value
 
     def sequence(
@@ -531,15 +532,6 @@ class _Reader:
         self.nodes += 1
         self.index[path] = (line, at, key_line, key_column, raw, True)
         return self.plain(raw)[1], end
-
-
-def _fresh(value: Any) -> Any:
-    """A copy of a flow collection's value that shares no list or dict with it."""
-    if type(value) is list:
-        return [_fresh(item) for item in value]
-    if type(value) is dict:
-        return {key: _fresh(item) for key, item in value.items()}
-    return value
 
 
 def _skip_spaces(text: str, at: int) -> int:

@@ -17,7 +17,6 @@ Three passes over the lowered manifest, each exact:
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import re
@@ -216,7 +215,7 @@ def _share(
     body: dict[str, Any] = _replace_leaves({k: v for k, v in first.items() if k != "name"}, substitutions.get)
     declared: list[model.Parameter] = [{"name": "task"}] if uses_task else []
     declared += [{"name": p} for p in parameters]
-    inputs = copy.deepcopy(body.get("inputs", {}))
+    inputs = body.get("inputs", {})  # _replace_leaves built the body afresh: no copy needed
     inputs["parameters"] = declared + list(inputs.get("parameters", []))
     body["inputs"] = inputs
     template: dict[str, Any] = {"name": f"osmo-shared-{first['name'].removeprefix('task-')}"}

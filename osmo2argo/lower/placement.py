@@ -9,12 +9,12 @@ hostNetwork and host mounts are refused unless the platform allows them, with OS
 
 from __future__ import annotations
 
-import copy
 import json
 from fractions import Fraction
 from typing import Any
 
 from .. import ir
+from ..jsondata import fresh
 from ..target import Platform
 from ..units import format_bytes
 from . import model
@@ -134,8 +134,8 @@ def placement(ctx: Context, task: ir.Task, platform: Platform | None, template: 
     if platform is not None and platform.node_selector:
         template["nodeSelector"] = dict(sorted(platform.node_selector.items()))
     if platform is not None and platform.tolerations:
-        template["tolerations"] = copy.deepcopy(platform.tolerations)
-    affinity = copy.deepcopy(platform.affinity) if platform is not None else {}
+        template["tolerations"] = fresh(platform.tolerations)
+    affinity = fresh(platform.affinity) if platform is not None else {}
     excluded = sorted(set(task.resources.nodes_excluded))
     if excluded:
         node = affinity.setdefault("nodeAffinity", {})
