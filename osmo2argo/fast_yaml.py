@@ -57,6 +57,7 @@ _HEX_ESCAPES = {"x": 2, "u": 4, "U": 8}
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _TRUE = frozenset(("yes", "true", "on"))
 _NO_KEY = (-1, -1)
+_QUOTES = ("'", '"')
 _FLOW = object()  # marks a remembered line whose value is a flow collection
 
 
@@ -113,12 +114,25 @@ def _key_ok(key: str) -> bool:
 
 def _key_split(entry: str) -> int:
     """Where the `:` of a `key: value` entry is, or -1 if the entry is not one."""
+    if entry[:1] in _QUOTES:
+        quoted = _quoted_key(entry, 0)
+        return quoted[1] if quoted else -1
     colon = entry.find(": ")
     if colon < 0 and entry.endswith(":"):
         colon = len(entry) - 1
-    if colon < 0 or entry[0] in "'\"[{|>&*!%@`":
+    if colon < 0 or entry[0] in "[{|>&*!%@`":
         return -1
     return colon
+
+
+def _quoted_key(text: str, at: int) -> tuple[str, int] | None:
+    """A quoted key at `at` and the index of its `:` (followed by a space or the end), or None
+    if the quoted scalar there is not a key; `Fallback` if it does not close on its line."""
+    key, end = _single_quoted(text, at) if text[at] == "'" else _double_quoted(text, at)
+    colon = _skip_spaces(text, end)
+    if text[colon : colon + 1] == ":" and text[colon + 1 : colon + 2] in ("", " ") and end - at <= MAX_KEY:
+        return key, colon
+    return None
 
 
 def _is_dash(text: str, column: int) -> bool:
@@ -269,10 +283,16 @@ class _Reader:
                 line += 1
             else:
                 entry = text[column:].rstrip(" ")
-                colon = _key_split(entry)
-                if colon < 0:
-                    raise Fallback
-                key = self.key(entry[:colon].rstrip(" "))
+                if entry[:1] in _QUOTES:  # a quoted key is a string whatever it holds
+                    quoted = _quoted_key(entry, 0)
+                    if quoted is None:
+                        raise Fallback
+                    key, colon = quoted
+                else:
+                    colon = _key_split(entry)
+                    if colon < 0:
+                        raise Fallback
+                    key = self.key(entry[:colon].rstrip(" "))
                 if key in result:
                     raise Fallback
                 rest = entry[colon + 1 :].lstrip(" ")
@@ -493,11 +513,20 @@ class _Reader:
         if text[at : at + 1] == "}":
             return entries, at + 1
         while True:
-            colon = text.find(": ", at)
-            if colon < 0:
-                raise Fallback
-            key = text[at:colon].rstrip(" ")
-            if _FLOW_KEY_STOP.search(key) or ":?" in key or self.key(key) in entries:
+            if text[at : at + 1] in _QUOTES:
+                quoted = _quoted_key(text, at)
+                if quoted is None:
+                    raise Fallback
+                key, colon = quoted
+            else:
+                colon = text.find(": ", at)
+                if colon < 0:
+                    raise Fallback
+                key = text[at:colon].rstrip(" ")
+                if _FLOW_KEY_STOP.search(key) or ":?" in key:
+                    raise Fallback
+                self.key(key)
+            if key in entries:
                 raise Fallback
             self.nodes += 1
             entries[key], at = self.flow_item(line, _skip_spaces(text, colon + 1), path + (key,), line, at, depth)

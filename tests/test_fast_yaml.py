@@ -141,7 +141,8 @@ def yaml_texts(draw: st.DrawFn) -> str:
     return "\n".join(lines) + draw(st.sampled_from(["\n", "", "\n\n"]))
 
 
-_PLAIN_KEYS = ["name", "image", "args", "command", "a", "b2", "a b", "a:b", "-x", "nvidia.com/gpu", "k_1"]
+_KEYS_OF_MAPPINGS = ["name", "image", "args", "command", "a", "b2", "a b", "a:b", "-x", "nvidia.com/gpu", "k_1",
+                     "'quoted'", "'it''s: x'", '"dq \\t"', "'on'", "'1'"]  # fmt: skip
 _VALUES = [
     "a", "ubuntu:24.04", "s3://bucket/p", "-c", "--flag", "a  b", "x#y", "{{output}}/x", "yes", "No", "~",
     "null", "0", "7", "-12", "+3", "1.5", "-0.0", ".5", "1.", "22.04", "1e3", "é ✓", "a,b", "a]b", "a}b", "'q'",
@@ -165,7 +166,7 @@ def structured_texts(draw: st.DrawFn) -> str:
             return draw(st.sampled_from([v for v in _VALUES if v[0] not in "-" or v[1:2].isalpha()]))
         items = [flow(depth + 1) for _ in range(draw(st.integers(0, 3)))]
         if kind == "{}":
-            keys = draw(st.lists(st.sampled_from(["a", "b", "cpu", "memory", "k:1"]), unique=True, max_size=3))
+            keys = draw(st.lists(st.sampled_from(["a", "b", "cpu", "'memory'", "k:1", '"q r"']), unique=True, max_size=3))
             items = [f"{key}: {item}" for key, item in zip(keys, items, strict=False)]
         separator = draw(st.sampled_from([", ", ",", " , "]))
         return kind[0] + separator.join(items) + kind[1]
@@ -196,7 +197,7 @@ def structured_texts(draw: st.DrawFn) -> str:
         return "", body
 
     def mapping(indent: int, depth: int, first_prefix: str | None = None) -> None:
-        keys = draw(st.lists(st.sampled_from(_PLAIN_KEYS), min_size=1, max_size=4, unique=True))
+        keys = draw(st.lists(st.sampled_from(_KEYS_OF_MAPPINGS), min_size=1, max_size=4, unique=True))
         for number, key in enumerate(keys):
             rest, body = node(indent, depth, False)
             prefix = first_prefix if number == 0 and first_prefix is not None else " " * indent
