@@ -166,7 +166,9 @@ def structured_texts(draw: st.DrawFn) -> str:
             return draw(st.sampled_from([v for v in _VALUES if v[0] not in "-" or v[1:2].isalpha()]))
         items = [flow(depth + 1) for _ in range(draw(st.integers(0, 3)))]
         if kind == "{}":
-            keys = draw(st.lists(st.sampled_from(["a", "b", "cpu", "'memory'", "k:1", '"q r"']), unique=True, max_size=3))
+            keys = draw(
+                st.lists(st.sampled_from(["a", "b", "cpu", "'memory'", "k:1", '"q r"']), unique=True, max_size=3)
+            )
             items = [f"{key}: {item}" for key, item in zip(keys, items, strict=False)]
         separator = draw(st.sampled_from([", ", ",", " , "]))
         return kind[0] + separator.join(items) + kind[1]
