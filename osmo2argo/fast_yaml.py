@@ -497,13 +497,9 @@ class _Reader:
         while True:
             value, at = self.flow_item(line, at, path + (len(items),), -1, -1, depth)
             items.append(value)
-            at = _skip_spaces(text, at)
-            mark = text[at : at + 1]
-            if mark == "]":
-                return items, at + 1
-            if mark != ",":
-                raise Fallback
-            at = _skip_spaces(text, at + 1)
+            closed, at = _after_item(text, at, "]")
+            if closed:
+                return items, at
 
     def flow_mapping(self, line: int, column: int, path: PathKey, depth: int) -> tuple[dict[str, Any], int]:
         """The entries of `{a: 1, b: 'x', c: [d]}` on one line, and the index after the `}`."""
@@ -530,13 +526,9 @@ class _Reader:
                 raise Fallback
             self.nodes += 1
             entries[key], at = self.flow_item(line, _skip_spaces(text, colon + 1), path + (key,), line, at, depth)
-            at = _skip_spaces(text, at)
-            mark = text[at : at + 1]
-            if mark == "}":
-                return entries, at + 1
-            if mark != ",":
-                raise Fallback
-            at = _skip_spaces(text, at + 1)
+            closed, at = _after_item(text, at, "}")
+            if closed:
+                return entries, at
 
     def flow_item(
         self, line: int, at: int, path: PathKey, key_line: int, key_column: int, depth: int
@@ -561,6 +553,18 @@ class _Reader:
         self.nodes += 1
         self.index[path] = (line, at, key_line, key_column, raw, True)
         return self.plain(raw)[1], end
+
+
+def _after_item(text: str, at: int, close: str) -> tuple[bool, int]:
+    """After a flow item that ends at `at`: (True, the index after `close`) or (False, the start of
+    the next item, after the `,`); `Fallback` for anything else."""
+    at = _skip_spaces(text, at)
+    mark = text[at : at + 1]
+    if mark == close:
+        return True, at + 1
+    if mark != ",":
+        raise Fallback
+    return False, _skip_spaces(text, at + 1)
 
 
 def _skip_spaces(text: str, at: int) -> int:

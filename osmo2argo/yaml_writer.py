@@ -231,22 +231,7 @@ class _Writer:
             else:
                 out.append(pad)
             out.append(self.key(key))
-            kind = type(value)
-            if kind is dict:
-                if value:
-                    out.append("\n")
-                    self.mapping(value, indent + 2, inline=False)
-                else:
-                    out.append(" {}\n")
-            elif kind is list:
-                if value:
-                    out.append("\n")
-                    self.sequence(value, indent, inline=False)  # a sequence in a mapping is not indented
-                else:
-                    out.append(" []\n")
-            else:
-                out.append(" ")
-                out.append(self.scalar(value, indent + 2))
+            self.node(value, indent, after_dash=False)
 
     def sequence(self, sequence: list[Any], indent: int, inline: bool) -> None:
         out = self.out
@@ -257,22 +242,28 @@ class _Writer:
                 out.append("-")
             else:
                 out.append(dash)
-            kind = type(item)
-            if kind is dict:
-                if item:
-                    out.append(" ")
-                    self.mapping(item, indent + 2, inline=True)
-                else:
-                    out.append(" {}\n")
-            elif kind is list:
-                if item:
-                    out.append(" ")
-                    self.sequence(item, indent + 2, inline=True)
-                else:
-                    out.append(" []\n")
-            else:
+            self.node(item, indent, after_dash=True)
+
+    def node(self, value: Any, indent: int, after_dash: bool) -> None:
+        """A value after `key:` or `-` at `indent`: a collection goes on the same line after a
+        dash and on the next lines after a key (a sequence then not indented); a scalar follows."""
+        out = self.out
+        kind = type(value)
+        if kind is dict or kind is list:
+            if not value:
+                out.append(" {}\n" if kind is dict else " []\n")
+            elif after_dash:
                 out.append(" ")
-                out.append(self.scalar(item, indent + 2))
+                (self.mapping if kind is dict else self.sequence)(value, indent + 2, inline=True)
+            elif kind is dict:
+                out.append("\n")
+                self.mapping(value, indent + 2, inline=False)
+            else:
+                out.append("\n")
+                self.sequence(value, indent, inline=False)
+        else:
+            out.append(" ")
+            out.append(self.scalar(value, indent + 2))
 
     def scalar(self, value: Any, indent: int) -> str:
         """A scalar's text and its line break; `indent` is where a literal block's lines start."""
