@@ -9,6 +9,7 @@ is not installed skips its tests with the reason.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -472,6 +473,8 @@ def completion_script(shell: str) -> str:
 def require_shell(shell: str) -> str:
     path = shutil.which(shell)
     if path is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{shell} is not installed, and CI never skips the completion checks (.ci/run installs it)")
         pytest.skip(f"{shell} is not installed, so its completion script is not checked")
     return path
 
