@@ -341,9 +341,7 @@ class _Reader:
             value, end = self.flow_node(line, at, path, line, column, depth)
         finally:
             self.index = index
-        tail = text[end:]
-        if tail.strip(" ") and not (tail[0] == " " and tail.lstrip(" ")[0] == "#"):
-            raise Fallback  # anything but a comment after the collection
+        _nothing_but_a_comment(text, end)
         index.update(placed)
         depth_of_path = len(path)
         remembered = [
@@ -412,9 +410,7 @@ class _Reader:
         if first in "[{'\"":
             text = self.lines[line]
             value, end = self.flow_node(line, column, path, key_line, key_column, depth)
-            tail = text[end:]
-            if tail.strip(" ") and not (tail[0] == " " and tail.lstrip(" ")[0] == "#"):
-                raise Fallback  # anything but a comment after a quoted scalar or flow collection
+            _nothing_but_a_comment(text, end)
             return value, line + 1
         if first in _INDICATORS or (first == "-" and rest[1:2] in ("", " ")):
             raise Fallback
@@ -553,6 +549,13 @@ class _Reader:
         self.nodes += 1
         self.index[path] = (line, at, key_line, key_column, raw, True)
         return self.plain(raw)[1], end
+
+
+def _nothing_but_a_comment(text: str, end: int) -> None:
+    """`Fallback` if anything but spaces and a comment follows a quoted scalar or flow collection."""
+    tail = text[end:]
+    if tail.strip(" ") and not (tail[0] == " " and tail.lstrip(" ")[0] == "#"):
+        raise Fallback
 
 
 def _after_item(text: str, at: int, close: str) -> tuple[bool, int]:

@@ -75,10 +75,9 @@ def _printable(char: str) -> bool:
 class _Styles:
     """Which styles libyaml allows for a string (`yaml_emitter_analyze_scalar`)."""
 
-    __slots__ = ("block", "multiline", "plain", "single")
+    __slots__ = ("block", "plain", "single")
 
-    def __init__(self, multiline: bool, plain: bool, single: bool, block: bool) -> None:
-        self.multiline = multiline
+    def __init__(self, plain: bool, single: bool, block: bool) -> None:
         self.plain = plain  # block_plain_allowed: we never write flow collections with content
         self.single = single
         self.block = block
@@ -86,7 +85,7 @@ class _Styles:
 
 def _styles(value: str) -> _Styles:
     if not value:
-        return _Styles(False, True, True, False)
+        return _Styles(True, True, False)
     if _PRINTABLE_ASCII.fullmatch(value):  # the common case: no breaks, no special characters
         first = value[0]
         indicators = (
@@ -98,7 +97,7 @@ def _styles(value: str) -> _Styles:
             or " #" in value
         )
         edge_space = first == " " or value[-1] == " "
-        return _Styles(False, not (indicators or edge_space), True, value[-1] != " ")
+        return _Styles(not (indicators or edge_space), True, value[-1] != " ")
     return _analyze(value)
 
 
@@ -148,7 +147,7 @@ def _analyze(value: str) -> _Styles:
         plain = single = block = False
     if line_breaks or block_indicators:
         plain = False
-    return _Styles(line_breaks, plain, single, block)
+    return _Styles(plain, single, block)
 
 
 def _double_quoted(value: str) -> str:
