@@ -112,3 +112,28 @@ def test_sections_are_osmos(text: str) -> None:
 def _starts_and_ends(text: str) -> list[tuple[re.Match[str], int]]:
     starts = list(SECTION_START_RE.finditer(text))
     return [(m, starts[i + 1].start() if i + 1 < len(starts) else len(text)) for i, m in enumerate(starts)]
+
+
+@pytest.mark.parametrize(
+    "markup",
+    ["{{ image }}", "{% if true %}{{ image }}{% endif %}"],
+    ids=["fast path", "jinja"],
+)
+@pytest.mark.parametrize("ending", ["\n", "\n\n"], ids=["newline", "blank line"])
+def test_a_block_scalar_that_ends_a_templated_spec_reads_as_osmo_reads_it(markup: str, ending: str) -> None:
+    """Jinja drops the text's last newline, so a `|` block on the last line of a templated spec
+    loses its final line break in OSMO (Jinja, then PyYAML); osmo2argo must read the same value
+    on both of its render paths."""
+    import yaml
+
+    from osmo2argo.template import Variables, render_workflow
+
+    text = (
+        "default-values:\n  image: ubuntu:24.04\nworkflow:\n  name: w\n  tasks:\n  - name: t\n"
+        f"    image: '{markup}'\n    command: [sh]\n    files:\n    - path: /f\n      contents: |\n"
+        f"        line{ending}"
+    )
+    osmo = yaml.safe_load(jinja(text, {"image": "ubuntu:24.04"}) or "")
+    ours = render_workflow(text, "spec.yaml", Variables()).document.data["workflow"]
+    assert ours == osmo["workflow"]
+    assert ours["tasks"][0]["files"][0]["contents"] == ("line" if ending == "\n" else "line\n")

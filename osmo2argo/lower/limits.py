@@ -72,7 +72,7 @@ def share_templates(ctx: Context, manifest: model.Workflow) -> None:
     classes: dict[bytes, list[tuple[model.Template, dict[str, str]]]] = {}
     for template in candidates:
         texts: dict[str, str] = {}
-        masked = _mask({k: v for k, v in template.items() if k != "name"}, _PARAMETRIZABLE, "", texts)
+        masked = _MASK_TEMPLATE({k: v for k, v in template.items() if k != "name"}, "", texts)
         # Members of a class differ in nothing but their parametrizable text.
         classes.setdefault(_canonical(masked), []).append((template, texts))
     replaced: dict[str, model.Template] = {}
@@ -126,31 +126,47 @@ def _canonical(value: Any) -> bytes:
     return out.getvalue()
 
 
-def _mask(value: dict[str, Any], spec: Any, path: str, texts: dict[str, str]) -> dict[str, Any]:
-    """`value` with each parametrizable text under `spec` replaced by a mark, and put into
-    `texts` by dotted path. Only the containers on the way to such text are copied."""
-    out = {}
-    for key, child in value.items():
-        child_spec = _TEXT if spec is _ANY else spec.get(key)
-        if child_spec is None:
-            out[key] = child
-            continue
-        child_path = f"{path}.{key}" if path else key
-        if child_spec is _TEXT:
-            out[key] = _masked_text(child, child_path, texts)
-        elif type(child_spec) is tuple:
-            if type(child) is not list:
-                out[key] = child
-            elif child_spec is _EACH_TEXT:
-                out[key] = [_masked_text(item, f"{child_path}.{i}", texts) for i, item in enumerate(child)]
-            else:
-                out[key] = [
-                    _mask(item, child_spec[0], f"{child_path}.{i}", texts) if type(item) is dict else item
-                    for i, item in enumerate(child)
-                ]
-        else:
-            out[key] = _mask(child, child_spec, child_path, texts) if type(child) is dict else child
-    return out
+Masker = Callable[[Any, str, dict[str, str]], Any]
+
+
+def _masker(spec: Any) -> Masker:
+    """The function that masks a value under `spec` (see `_PARAMETRIZABLE`): it returns the value
+    with each parametrizable text replaced by a mark, put into `texts` by dotted path. Only the
+    containers on the way to such text are copied, and keys keep their order (the class key
+    depends on it). Built once: the walk then does no spec lookups of its own."""
+    if spec is _TEXT:
+        return _masked_text
+    if type(spec) is tuple:
+        item = _masker(spec[0])
+
+        def each(value: Any, path: str, texts: dict[str, str]) -> Any:
+            if type(value) is not list:
+                return value
+            return [item(child, f"{path}.{i}", texts) for i, child in enumerate(value)]
+
+        return each
+    if spec is _ANY:
+
+        def every(value: Any, path: str, texts: dict[str, str]) -> Any:
+            if type(value) is not dict:
+                return value
+            return {key: _masked_text(child, f"{path}.{key}", texts) for key, child in value.items()}
+
+        return every
+    children = {key: _masker(child) for key, child in spec.items()}
+
+    def mapping(value: Any, path: str, texts: dict[str, str]) -> Any:
+        if type(value) is not dict:
+            return value
+        out = dict(value)
+        prefix = f"{path}." if path else ""
+        for key, child in value.items():  # the value's order, not the spec's: `texts` keeps it
+            mask = children.get(key)
+            if mask is not None:
+                out[key] = mask(child, prefix + key, texts)
+        return out
+
+    return mapping
 
 
 def _masked_text(value: Any, path: str, texts: dict[str, str]) -> Any:
@@ -158,6 +174,9 @@ def _masked_text(value: Any, path: str, texts: dict[str, str]) -> Any:
         texts[path] = value
         return _MARK
     return value
+
+
+_MASK_TEMPLATE = _masker(_PARAMETRIZABLE)
 
 
 def _parametrizable(value: Any) -> bool:
