@@ -791,11 +791,29 @@ def argo_server(api_server: ApiServer, tmp_path_factory: pytest.TempPathFactory)
                     + f":\n{log_text[-3000:]}"
                 )
             time.sleep(0.1)
+        # "Started" is logged before the server's HTTP gateway has reached its own gRPC listener; a
+        # request in that window gets a 503 ("connection refused") while gRPC backs off. Ready is
+        # when a call through the gateway answers.
+        while _gateway_status(port) != 200:
+            assert process.poll() is None and time.monotonic() < deadline, log_path.read_text(errors="replace")[-3000:]
+            time.sleep(0.1)
         yield f"http://127.0.0.1:{port}"
     finally:
         process.kill()  # it does not exit on SIGTERM
         process.wait()
         api_server.request("DELETE", CRDS + "/clusterworkflowtemplates.argoproj.io")
+
+
+def _gateway_status(port: int) -> int:
+    """The status of GET /api/v1/version (answered by gRPC, through the HTTP gateway); 0 if unreachable."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request("GET", "/api/v1/version", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        return connection.getresponse().status
+    except OSError:
+        return 0
+    finally:
+        connection.close()
 
 
 def pruned(value: Any) -> Any:

@@ -41,6 +41,7 @@ def lower(workflow: ir.Workflow, target: Target, kind: str = "workflow") -> Lowe
     entry: list[model.DAGTask] = []
     templates: list[model.Template] = []
     uses_verdict = False
+    sharing = limits.Sharing()  # classifies task templates as they are made: see limits.share_templates
     setup = names.free_name(gang.SETUP_TASK, {ctx.dag_task_name(group) for group in workflow.groups})
     for group in workflow.groups:
         if len(group.tasks) == 1:
@@ -54,7 +55,7 @@ def lower(workflow: ir.Workflow, target: Target, kind: str = "workflow") -> Lowe
         if upstream:
             task["depends"] = " && ".join(upstream)
         entry.append(task)
-        templates.extend(lowered.templates)
+        templates.extend(sharing.add(ctx, template) for template in lowered.templates)
         uses_verdict = uses_verdict or lowered.uses_verdict
     if ctx.gangs or ctx.peers:
         entry.insert(0, {"name": setup, "template": gang.SETUP_TEMPLATE})
@@ -64,7 +65,7 @@ def lower(workflow: ir.Workflow, target: Target, kind: str = "workflow") -> Lowe
     _place_helpers(ctx, templates)
     main: model.Template = {"name": ENTRYPOINT, "dag": {"tasks": entry}}
     manifest = _manifest(ctx, [main, *templates])
-    manifest = limits.fit(ctx, manifest)
+    manifest = limits.fit(ctx, manifest, sharing)
     raise_if_errors(ctx.diagnostics)
     return Lowered(dict(manifest), ctx.diagnostics)
 

@@ -53,8 +53,8 @@ _PARAMETRIZABLE: dict[str, Any] = {
 }
 
 
-def fit(ctx: Context, manifest: model.Workflow) -> model.Workflow:
-    share_templates(ctx, manifest)
+def fit(ctx: Context, manifest: model.Workflow, sharing: Sharing) -> model.Workflow:
+    share_templates(ctx, manifest, sharing)
     nest_entry_dag(ctx, manifest)
     check(ctx, manifest)
     return manifest
@@ -63,38 +63,94 @@ def fit(ctx: Context, manifest: model.Workflow) -> model.Workflow:
 # -- 1. sharing -----------------------------------------------------------------------------------
 
 
-def share_templates(ctx: Context, manifest: model.Workflow) -> None:
-    templates = manifest["spec"]["templates"]
-    callers = _callers(templates)
-    candidates = [t for t in templates if "container" in t and t["name"].startswith("task-") and t["name"] in callers]
-    if len(candidates) < SHARE_AT:
-        return
-    classes: dict[bytes, list[tuple[model.Template, dict[str, str]]]] = {}
-    for template in candidates:
+class _Class:
+    """Task templates equal but for their parametrizable text: the masked body they have in common."""
+
+    __slots__ = ("masked", "members")
+
+    def __init__(self, masked: dict[str, Any]) -> None:
+        self.masked = masked
+        self.members: list[_Member] = []
+
+
+class _Member:
+    """A task template of a class: the template itself for the first member, else only its texts."""
+
+    __slots__ = ("masked", "name", "osmo_name", "template", "texts")
+
+    def __init__(
+        self, masked: dict[str, Any], template: model.Template, texts: dict[str, str], osmo_name: str | None, keep: bool
+    ) -> None:
+        self.masked = masked  # the class's body, not the class: no cycle, all is freed with `Sharing`
+        self.name = template["name"]
+        self.texts = texts
+        self.osmo_name = osmo_name
+        self.template = template if keep else None
+
+    def restored(self) -> model.Template:
+        """The template as the lowering made it: the class's body with this member's texts."""
+        if self.template is not None:
+            return self.template
+        body = _replace_leaves(self.masked, self.texts.get)  # every masked path is in `texts`
+        return {"name": self.name, **body}  # type: ignore[typeddict-item]
+
+
+class Sharing:
+    """Task templates classified for sharing as the lowering makes them.
+
+    A class's first member is kept whole; each later one is kept as its parametrizable texts and
+    leaves a stand-in (`{"name": ...}`) in the template list, so a 5,000-task fan-out never holds
+    5,000 full templates at once. `share_templates` replaces every stand-in: by its class's shared
+    template, or by the member restored exactly (a body in which only its masked texts differ).
+    """
+
+    __slots__ = ("classes", "members")
+
+    def __init__(self) -> None:
+        self.classes: dict[bytes, _Class] = {}
+        self.members: dict[str, _Member] = {}
+
+    def add(self, ctx: Context, template: model.Template) -> model.Template:
+        """Classify one template; returns it, or the stand-in that takes its place for now."""
+        if "container" not in template or not template["name"].startswith("task-"):
+            return template
         texts: dict[str, str] = {}
         masked = _MASK_TEMPLATE({k: v for k, v in template.items() if k != "name"}, "", texts)
-        # Members of a class differ in nothing but their parametrizable text.
-        classes.setdefault(_canonical(masked), []).append((template, texts))
+        key = _canonical(masked)  # members of a class differ in nothing but their parametrizable text
+        kind = self.classes.get(key)
+        first = kind is None
+        if kind is None:
+            kind = self.classes[key] = _Class(masked)
+        # A stand-in is restored with `name` first, so only a template that starts with it may leave one.
+        keep = first or next(iter(template)) != "name"
+        member = _Member(kind.masked, template, texts, _osmo_name(template, ctx), keep)
+        kind.members.append(member)
+        self.members[member.name] = member
+        return template if keep else {"name": member.name}
+
+
+def share_templates(ctx: Context, manifest: model.Workflow, sharing: Sharing) -> None:
+    templates = manifest["spec"]["templates"]
+    callers = _callers(templates)
     replaced: dict[str, model.Template] = {}
-    shared: list[model.Template] = []
-    for members in classes.values():
+    for kind in sharing.classes.values():
+        members = [member for member in kind.members if member.name in callers]
         if len(members) < SHARE_AT:
             continue
         built = _share(ctx, members, callers)
         if built is None:
             continue
-        shared.append(built)
-        for member, _ in members:
-            replaced[member["name"]] = built
-    if not shared:
-        return
-    # The shared template takes the place of its first member; the other members disappear.
+        for member in members:
+            replaced[member.name] = built
+    # A shared template takes the place of its first member; the other members disappear.
     out: list[model.Template] = []
     emitted: set[str] = set()
     for template in templates:
-        share = replaced.get(template["name"])
+        name = template["name"]
+        share = replaced.get(name)
         if share is None:
-            out.append(template)
+            own = sharing.members.get(name)
+            out.append(template if own is None else own.restored())
         elif share["name"] not in emitted:
             out.append(share)
             emitted.add(share["name"])
@@ -202,13 +258,14 @@ def _replace_leaves(value: Any, fn: Callable[[str, Any], Any], path: str = "") -
     return fn(path, value)
 
 
-def _share(
-    ctx: Context, group: list[tuple[model.Template, dict[str, str]]], callers: dict[str, model.DAGTask]
-) -> model.Template | None:
-    members = [template for template, _ in group]
-    leaves = [texts for _, texts in group]  # a class's members differ only in these
-    tasks = [callers[m["name"]] for m in members]
-    task_names = [_osmo_name(m, ctx) for m in members]
+def _share(ctx: Context, members: list[_Member], callers: dict[str, model.DAGTask]) -> model.Template | None:
+    leaves = [candidate.texts for candidate in members]  # a class's members differ only in these
+    tasks = [callers[candidate.name] for candidate in members]
+    task_names: list[str] = []
+    for candidate in members:
+        if candidate.osmo_name is None:
+            return None  # not a task template the lowering labelled: leave it alone
+        task_names.append(candidate.osmo_name)
     first_leaves = leaves[0]
     differing = [path for path, value in first_leaves.items() if any(leaf[path] != value for leaf in leaves)]
     substitutions: dict[str, str] = {}
@@ -230,7 +287,7 @@ def _share(
             member[parameter] = value[len(prefix) : len(value) - len(suffix)]
     if any("{{inputs.parameters." in str(leaf[p]) for leaf in leaves for p in differing):
         return None  # a member already uses template parameters in a differing leaf: keep them apart
-    first = members[0]
+    first = members[0].restored()
     body: dict[str, Any] = _replace_leaves({k: v for k, v in first.items() if k != "name"}, substitutions.get)
     declared: list[model.Parameter] = [{"name": "task"}] if uses_task else []
     declared += [{"name": p} for p in parameters]
@@ -250,10 +307,10 @@ def _share(
     return template  # type: ignore[return-value]
 
 
-def _osmo_name(template: model.Template, ctx: Context) -> str:
+def _osmo_name(template: model.Template, ctx: Context) -> str | None:
     labels = template.get("metadata", {}).get("labels", {})
     annotations = template.get("metadata", {}).get("annotations", {})
-    return annotations.get(ctx.label("task-name")) or labels[ctx.label("task")]
+    return annotations.get(ctx.label("task-name")) or labels.get(ctx.label("task"))
 
 
 _SHORT = (
