@@ -14,10 +14,11 @@ from typing import Any
 import jinja2
 import jinja2.sandbox
 import pytest
+import yaml
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from osmo2argo.template import SECTION_START_RE, split_sections, substitute_names
+from osmo2argo.template import SECTION_START_RE, Variables, render_workflow, split_sections, substitute_names
 
 ENV = jinja2.sandbox.SandboxedEnvironment(undefined=jinja2.StrictUndefined)
 LIMIT = 1 << 20
@@ -124,10 +125,6 @@ def test_a_block_scalar_that_ends_a_templated_spec_reads_as_osmo_reads_it(markup
     """Jinja drops the text's last newline, so a `|` block on the last line of a templated spec
     loses its final line break in OSMO (Jinja, then PyYAML); osmo2argo must read the same value
     on both of its render paths."""
-    import yaml
-
-    from osmo2argo.template import Variables, render_workflow
-
     text = (
         "default-values:\n  image: ubuntu:24.04\nworkflow:\n  name: w\n  tasks:\n  - name: t\n"
         f"    image: '{markup}'\n    command: [sh]\n    files:\n    - path: /f\n      contents: |\n"
