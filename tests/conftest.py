@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -33,8 +34,16 @@ def shared_examples() -> list[Path]:
     return sorted(SHARED_EXAMPLES.glob("*.yaml"))
 
 
+def missing(what: str, skip_reason: str) -> NoReturn:
+    """Skip a check whose tool or data this machine lacks; fail under CI, where .ci/run provides it."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{what}, and CI never skips the checks that need it (.ci/run provides it)")
+    pytest.skip(skip_reason)
+
+
 def require_shared_examples() -> None:
     if not SHARED_EXAMPLES.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"the OSMO example corpus {SHARED_EXAMPLES} is missing, and CI never skips it")
-        pytest.skip(f"the OSMO example corpus {SHARED_EXAMPLES} is absent on this machine")
+        missing(
+            f"the OSMO example corpus {SHARED_EXAMPLES} is missing",
+            f"the OSMO example corpus {SHARED_EXAMPLES} is absent on this machine",
+        )

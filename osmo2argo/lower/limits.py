@@ -63,25 +63,16 @@ def fit(ctx: Context, manifest: model.Workflow, sharing: Sharing) -> model.Workf
 # -- 1. sharing -----------------------------------------------------------------------------------
 
 
-class _Class:
-    """Task templates equal but for their parametrizable text: the masked body they have in common."""
-
-    __slots__ = ("masked", "members")
-
-    def __init__(self, masked: dict[str, Any]) -> None:
-        self.masked = masked
-        self.members: list[_Member] = []
-
-
 class _Member:
-    """A task template of a class: the template itself for the first member, else only its texts."""
+    """A task template of a class (templates equal but for their parametrizable text): the
+    template itself for the class's first member, else only its texts and the class's masked body."""
 
     __slots__ = ("masked", "name", "osmo_name", "template", "texts")
 
     def __init__(
         self, masked: dict[str, Any], template: model.Template, texts: dict[str, str], osmo_name: str | None, keep: bool
     ) -> None:
-        self.masked = masked  # the class's body, not the class: no cycle, all is freed with `Sharing`
+        self.masked = masked
         self.name = template["name"]
         self.texts = texts
         self.osmo_name = osmo_name
@@ -107,7 +98,7 @@ class Sharing:
     __slots__ = ("classes", "members")
 
     def __init__(self) -> None:
-        self.classes: dict[bytes, _Class] = {}
+        self.classes: dict[bytes, list[_Member]] = {}  # class key -> its members, in order
         self.members: dict[str, _Member] = {}
 
     def add(self, ctx: Context, template: model.Template) -> model.Template:
@@ -117,14 +108,11 @@ class Sharing:
         texts: dict[str, str] = {}
         masked = _MASK_TEMPLATE({k: v for k, v in template.items() if k != "name"}, "", texts)
         key = _canonical(masked)  # members of a class differ in nothing but their parametrizable text
-        kind = self.classes.get(key)
-        first = kind is None
-        if kind is None:
-            kind = self.classes[key] = _Class(masked)
+        members = self.classes.setdefault(key, [])
         # A stand-in is restored with `name` first, so only a template that starts with it may leave one.
-        keep = first or next(iter(template)) != "name"
-        member = _Member(kind.masked, template, texts, _osmo_name(template, ctx), keep)
-        kind.members.append(member)
+        keep = not members or next(iter(template)) != "name"
+        member = _Member(members[0].masked if members else masked, template, texts, _osmo_name(template, ctx), keep)
+        members.append(member)
         self.members[member.name] = member
         return template if keep else {"name": member.name}
 
@@ -133,8 +121,8 @@ def share_templates(ctx: Context, manifest: model.Workflow, sharing: Sharing) ->
     templates = manifest["spec"]["templates"]
     callers = _callers(templates)
     replaced: dict[str, model.Template] = {}
-    for kind in sharing.classes.values():
-        members = [member for member in kind.members if member.name in callers]
+    for class_members in sharing.classes.values():
+        members = [member for member in class_members if member.name in callers]
         if len(members) < SHARE_AT:
             continue
         built = _share(ctx, members, callers)
